@@ -1,0 +1,96 @@
+package compat
+
+import (
+	"fmt"
+
+	"github.com/open-mx-go/open-mx-go/engine"
+)
+
+// Endpoint parameter keys (omx_endpoint_param_key, mx_param_key).
+const (
+	ParamErrorHandler  = 0
+	ParamUnexpQueueMax = 1
+	ParamContextID     = 2
+)
+
+// Param is one endpoint parameter as given to omx_open_endpoint.
+type Param struct {
+	Key         uint32
+	Handler     Handler
+	Bits, Shift uint8
+}
+
+// OpenEndpoint implements omx_open_endpoint / mx_open_endpoint after the
+// parameter array was decoded (spec/api.md §5.3). Errors go through the
+// global handler; the returned code is the handler's.
+func (l *Library) OpenEndpoint(board, index, key uint32, params []Param) (*engine.Endpoint, Code) {
+	eng, err := l.Engine()
+	if err != nil {
+		return nil, l.ReportGlobal(NotInitialized, "Opening endpoint")
+	}
+	l.firstOpen()
+	cfg := l.Config()
+	opt := engine.EndpointOptions{ErrorHandler: Handler{}}
+	if cfg.CtxIDsSet {
+		opt.CtxIDBits, opt.CtxIDShift = cfg.CtxIDBits, cfg.CtxIDShift
+	}
+	for _, p := range params {
+		switch p.Key {
+		case ParamErrorHandler:
+			opt.ErrorHandler = p.Handler
+		case ParamUnexpQueueMax:
+			if cfg.Verbose {
+				Stderr(l.Prefix() + "setting endpoint unexp queue max ignored for now\n")
+			}
+		case ParamContextID:
+			opt.CtxIDBits, opt.CtxIDShift = p.Bits, p.Shift
+		default:
+			return nil, l.ReportGlobal(EndpointParamBadKey, fmt.Sprintf("Reading endpoint parameter key %d", p.Key))
+		}
+	}
+	if opt.CtxIDBits > 16 {
+		return nil, l.ReportGlobal(EndpointParamBadValue, fmt.Sprintf("Opening Endpoint with %d ctxid bits", opt.CtxIDBits))
+	}
+	if int(opt.CtxIDBits)+int(opt.CtxIDShift) > 64 {
+		return nil, l.ReportGlobal(EndpointParamBadValue, fmt.Sprintf("Opening Endpoint with %d ctxid bits at shift %d", opt.CtxIDBits, opt.CtxIDShift))
+	}
+	if index == engine.Any && cfg.AnyEndpointSet {
+		index = cfg.AnyEndpoint
+	}
+	ep, err := eng.OpenEndpoint(board, index, key, opt)
+	if err != nil {
+		return nil, l.FailGlobal(err)
+	}
+	ep.Progress()
+	return ep, Success
+}
+
+// CloseEndpoint implements omx_close_endpoint.
+func (l *Library) CloseEndpoint(ep *engine.Endpoint) Code {
+	if err := ep.Close(); err != nil {
+		if CodeOf(err) == NotSupportedInHandler {
+			return l.Report(ep, NotSupportedInHandler, "Closing endpoint during unexpected handler")
+		}
+		return l.ReportGlobal(CodeOf(err), "Closing endpoint")
+	}
+	return Success
+}
+
+// Timeout converts an MX timeout (MX_INFINITE = 0) to milliseconds for the
+// engine (0xffffffff = forever).
+func TimeoutFromMX(t uint32) uint32 {
+	if t == 0 {
+		return 0xffffffff
+	}
+	return t
+}
+
+// ResendsFromMillis converts a request timeout to a retry budget:
+// ceil(ms*2/1024), one resend every ~0.5 s; infinite stays infinite
+// (spec/api.md §5.26, the overflow quirk fixed).
+func ResendsFromMillis(ms uint32) uint32 {
+	if ms == 0xffffffff {
+		return ms
+	}
+	return uint32((uint64(ms)*2 + 1023) / 1024)
+}

@@ -1,0 +1,119 @@
+package engine
+
+import "fmt"
+
+// connectStatusLocked decides the answer to a connect request to (nic,
+// index) with key, and returns the partner on success. Until the wire
+// exists, only this process's endpoints can answer.
+func (ep *Endpoint) connectStatusLocked(nic uint64, index, key uint32) (*Partner, Status) {
+	if nic == ep.board.NICID && index == ep.index {
+		return ep.selfPartner(), StatusSuccess
+	}
+	if index >= ep.endpointMax {
+		return nil, StatusRemoteEndpointBadID
+	}
+	target := ep.eng.lookupLocal(nic, index)
+	if target == nil {
+		return nil, StatusRemoteEndpointClosed
+	}
+	if target.key != key {
+		return nil, StatusRemoteEndpointBadKey
+	}
+	ep.counters.Inc(SharedConnectRequest)
+	target.counters.Inc(SharedConnectReply)
+	return ep.partnerLocked(nic, index, target.session), StatusSuccess
+}
+
+func (ep *Endpoint) checkPeer(nic uint64) error {
+	if _, ok := ep.eng.BoardByNIC(nic); !ok {
+		return fmt.Errorf("searching/creating partner for connection to %012x: %w", nic, ErrNICIDNotFound)
+	}
+	return nil
+}
+
+// Connect connects to endpoint index of nic with key (omx_connect). The
+// timeout (ms) bounds the wait for an answer.
+func (ep *Endpoint) Connect(nic uint64, index, key, timeoutMs uint32) (Address, error) {
+	if err := ep.checkPeer(nic); err != nil {
+		return Address{}, err
+	}
+	if err := ep.lock(); err != nil {
+		return Address{}, err
+	}
+	defer ep.unlock()
+	ep.progressLocked()
+	p, st := ep.connectStatusLocked(nic, index, key)
+	if st != StatusSuccess {
+		return Address{}, fmt.Errorf("completing connection: %w", statusError(st))
+	}
+	return p.address(), nil
+}
+
+// IConnect posts a connect request (omx_iconnect); its status carries
+// matchInfo and ctx, and the address on success.
+func (ep *Endpoint) IConnect(nic uint64, index, key uint32, matchInfo uint64, ctx uintptr, forget bool) (*Request, error) {
+	if err := ep.checkPeer(nic); err != nil {
+		return nil, err
+	}
+	if err := ep.lock(); err != nil {
+		return nil, err
+	}
+	defer ep.unlock()
+	ep.progressLocked()
+	r := ep.newRequestLocked(KindConnect, ctx)
+	r.forgotten = forget
+	r.status.MatchInfo = matchInfo
+	p, st := ep.connectStatusLocked(nic, index, key)
+	if p != nil {
+		r.partner = p
+		r.status.Addr = p.address()
+	}
+	ep.completeLocked(r, st)
+	return r, nil
+}
+
+// Disconnect resets the partner an address designates (omx_disconnect):
+// its pending sends complete with StatusRemoteEndpointUnreachable, its
+// unexpected messages are dropped, and the partner (with its context) is
+// forgotten.
+func (ep *Endpoint) Disconnect(a Address) error {
+	if err := ep.lock(); err != nil {
+		return err
+	}
+	defer ep.unlock()
+	ep.progressLocked()
+	k := partnerKey{a.NICID, a.Endpoint}
+	p := ep.mu.partners[k]
+	if p == nil {
+		return nil
+	}
+	for ls := range ep.mu.largeSends {
+		if ls.partner == p {
+			ls.abort()
+			delete(ep.mu.largeSends, ls)
+			ls.req.large = nil
+			ep.completeLocked(ls.req, StatusRemoteEndpointUnreachable)
+		}
+	}
+	for r := range ep.mu.reqs {
+		if r.partner == p && r.state == reqPending && r.kind == KindSend {
+			ep.completeLocked(r, StatusRemoteEndpointUnreachable)
+		}
+	}
+	kept := ep.mu.unexp[:0]
+	for _, m := range ep.mu.unexp {
+		if m.src == k {
+			ep.refuseMessage(m, StatusRemoteEndpointUnreachable)
+			continue
+		}
+		kept = append(kept, m)
+	}
+	clear(ep.mu.unexp[len(kept):])
+	ep.mu.unexp = kept
+	delete(ep.mu.partners, k)
+	ep.eng.partners.remove(p.handle)
+	if ep.mu.self == p {
+		ep.mu.self = nil
+	}
+	return nil
+}

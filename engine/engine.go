@@ -1,0 +1,352 @@
+package engine
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Board is an attached interface (spec/api.md §2.2).
+type Board struct {
+	Index    int
+	NICID    uint64
+	IfName   string
+	Hostname string
+	MTU      int
+	NUMANode int // -1 when unknown
+	Loopback bool
+}
+
+// UnexpHandler is the endpoint's unexpected handler (spec/api.md §7.4). data
+// is the payload when avail is true (valid only during the call); the
+// returned action is 0 (continue) or 1 (finished).
+type UnexpHandler func(ctx uintptr, src Address, matchInfo uint64, length uint32, data []byte, avail bool) int
+
+// Unexpected-handler actions.
+const (
+	RecvContinue = 0
+	RecvFinished = 1
+)
+
+// Config configures an Engine. The zero value of each field means its
+// default (documented on the field).
+type Config struct {
+	Boards      []Board // attached boards, by index
+	BoardMax    uint32  // 32
+	EndpointMax uint32  // 32
+
+	DisableSelf   bool   // self sends take the normal message path
+	DisableShared bool   // same-host sends use the remote thresholds
+	RndvThreshold uint32 // 32768: largest eager message to remote hosts
+	// SharedRndvThreshold is the largest eager message between endpoints
+	// of this host (4096).
+	SharedRndvThreshold uint32
+	ResendsMax          uint32 // 1000: default retry budget of a request
+
+	// WaitSpin makes blocking calls poll instead of sleeping.
+	WaitSpin bool
+	// SpinTime is how long a blocking call polls before it sleeps (50 µs).
+	SpinTime time.Duration
+
+	// ThreadID identifies the calling thread (to refuse some calls from
+	// inside the unexpected handler). Default: every call is one thread.
+	ThreadID func() int64
+	// Report passes a non-success completion status through the error
+	// handler and returns the status to store (spec/api.md §4.1). Called
+	// without any engine lock held. Default: the status unchanged.
+	Report func(ep *Endpoint, msg string, code Status) Status
+	// Fatal ends the process after a broken contract (an unexpected
+	// handler returning a bad action). Default: panic.
+	Fatal func(msg string)
+	// Session returns a new random session id. Default: math/rand/v2.
+	Session func() uint32
+}
+
+func (c *Config) setDefaults() {
+	if c.BoardMax == 0 {
+		c.BoardMax = 32
+	}
+	if c.EndpointMax == 0 {
+		c.EndpointMax = 32
+	}
+	if c.RndvThreshold == 0 {
+		c.RndvThreshold = 32768
+	}
+	if c.SharedRndvThreshold == 0 {
+		c.SharedRndvThreshold = 4096
+	}
+	if c.ResendsMax == 0 {
+		c.ResendsMax = 1000
+	}
+	if c.SpinTime == 0 {
+		c.SpinTime = 50 * time.Microsecond
+	}
+	if c.ThreadID == nil {
+		c.ThreadID = func() int64 { return 0 }
+	}
+	if c.Report == nil {
+		c.Report = func(_ *Endpoint, _ string, code Status) Status { return code }
+	}
+	if c.Fatal == nil {
+		c.Fatal = func(msg string) { panic(msg) }
+	}
+	if c.Session == nil {
+		c.Session = rand.Uint32
+	}
+}
+
+// Engine is the library state of one process: its boards and the endpoints
+// it opened. Safe for concurrent use.
+type Engine struct {
+	mu    sync.Mutex
+	cfg   Config
+	slots map[slotKey]*Endpoint // open endpoints by (board, index)
+
+	endpoints table[*Endpoint]
+	requests  table[*Request]
+	partners  table[*Partner]
+
+	goroutines atomic.Int64 // goroutines the engine started and has not joined
+}
+
+type slotKey struct{ board, index uint32 }
+
+// New returns an Engine with cfg.
+func New(cfg Config) *Engine {
+	cfg.setDefaults()
+	e := &Engine{cfg: cfg, slots: make(map[slotKey]*Endpoint)}
+	e.partners.genMask = partnerGenMask
+	return e
+}
+
+// Config returns the engine's configuration (with defaults filled in).
+func (e *Engine) Config() Config {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cfg
+}
+
+// SetConfig replaces the configuration used by endpoints opened from now on.
+func (e *Engine) SetConfig(cfg Config) {
+	cfg.setDefaults()
+	e.mu.Lock()
+	e.cfg = cfg
+	e.mu.Unlock()
+}
+
+// Boards returns the attached boards.
+func (e *Engine) Boards() []Board {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]Board(nil), e.cfg.Boards...)
+}
+
+// Board returns the board of index i.
+func (e *Engine) Board(i uint32) (Board, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, b := range e.cfg.Boards {
+		if uint32(b.Index) == i {
+			return b, true
+		}
+	}
+	return Board{}, false
+}
+
+// BoardByNIC returns the local board whose nic id is nic.
+func (e *Engine) BoardByNIC(nic uint64) (Board, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, b := range e.cfg.Boards {
+		if b.NICID == nic {
+			return b, true
+		}
+	}
+	return Board{}, false
+}
+
+// HostnameToNICID looks a board host name up in the peer table (which, until
+// the wire exists, holds the local boards).
+func (e *Engine) HostnameToNICID(name string) (uint64, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, b := range e.cfg.Boards {
+		if b.Hostname == name {
+			return b.NICID, nil
+		}
+	}
+	return 0, ErrPeerNotFound
+}
+
+// NICIDToHostname returns the board host name of a peer.
+func (e *Engine) NICIDToHostname(nic uint64) (string, error) {
+	b, ok := e.BoardByNIC(nic)
+	if !ok {
+		return "", ErrPeerNotFound
+	}
+	return b.Hostname, nil
+}
+
+// Endpoint returns the open endpoint of handle h.
+func (e *Engine) Endpoint(h uint64) (*Endpoint, bool) { return e.endpoints.get(h) }
+
+// Request returns the live request of handle h.
+func (e *Engine) Request(h uint64) (*Request, bool) { return e.requests.get(h) }
+
+// RequestContext returns the context of a live request, lock-free
+// (omx_context).
+func (e *Engine) RequestContext(h uint64) (uintptr, bool) {
+	r, ok := e.requests.get(h)
+	if !ok {
+		return 0, false
+	}
+	return r.status.Context, true
+}
+
+// AddrContext returns the context attached to the partner an address
+// designates (0 when the partner is gone).
+func (e *Engine) AddrContext(a Address) uintptr {
+	if p, ok := e.partners.get(partnerHandle(a.ref)); ok {
+		return p.context.Load()
+	}
+	return 0
+}
+
+// SetAddrContext attaches ctx to the partner an address designates; it
+// reports whether the partner still exists.
+func (e *Engine) SetAddrContext(a Address, ctx uintptr) bool {
+	if p, ok := e.partners.get(partnerHandle(a.ref)); ok {
+		p.context.Store(ctx)
+		return true
+	}
+	return false
+}
+
+// Stats counts what the engine holds, for leak checks.
+type Stats struct {
+	Endpoints, Requests, Partners, Goroutines, Files int
+}
+
+// Stats returns the live object counts.
+func (e *Engine) Stats() Stats {
+	return Stats{
+		Endpoints:  e.endpoints.len(),
+		Requests:   e.requests.len(),
+		Partners:   e.partners.len(),
+		Goroutines: int(e.goroutines.Load()),
+	}
+}
+
+// EndpointOptions are the per-endpoint parameters of OpenEndpoint.
+type EndpointOptions struct {
+	CtxIDBits, CtxIDShift uint8
+	ErrorHandler          any // opaque to the engine, see Endpoint.ErrorHandler
+}
+
+// Any board or endpoint index.
+const Any = 0xffffffff
+
+// OpenEndpoint opens endpoint index on board (either may be Any) with the
+// application key (spec/api.md §5.3 step 8: endpoint indexes in the outer
+// loop, boards in the inner loop). Errors: ErrBadEndpoint (index out of
+// range), ErrBoardNotFound, ErrBusy, ErrParamBadValue.
+func (e *Engine) OpenEndpoint(board, index, key uint32, opt EndpointOptions) (*Endpoint, error) {
+	if opt.CtxIDBits > 16 || int(opt.CtxIDBits)+int(opt.CtxIDShift) > 64 {
+		return nil, fmt.Errorf("opening endpoint with %d ctxid bits at shift %d: %w", opt.CtxIDBits, opt.CtxIDShift, ErrParamBadValue)
+	}
+	e.mu.Lock()
+	cfg := e.cfg
+	var boards, indexes []uint32
+	if board == Any {
+		for _, b := range cfg.Boards {
+			boards = append(boards, uint32(b.Index))
+		}
+	} else {
+		boards = []uint32{board}
+	}
+	if index == Any {
+		for i := uint32(0); i < cfg.EndpointMax; i++ {
+			indexes = append(indexes, i)
+		}
+	} else {
+		indexes = []uint32{index}
+	}
+	busy := false
+	var ep *Endpoint
+search:
+	for _, i := range indexes {
+		if i >= cfg.EndpointMax {
+			e.mu.Unlock()
+			return nil, fmt.Errorf("endpoint index %d (max %d): %w", i, cfg.EndpointMax, ErrBadEndpoint)
+		}
+		for _, bi := range boards {
+			var b *Board
+			for k := range cfg.Boards {
+				if uint32(cfg.Boards[k].Index) == bi {
+					b = &cfg.Boards[k]
+				}
+			}
+			if b == nil {
+				continue
+			}
+			if e.slots[slotKey{bi, i}] != nil {
+				busy = true
+				continue
+			}
+			ep = newEndpoint(e, cfg, *b, i, key, opt)
+			e.slots[slotKey{bi, i}] = ep
+			break search
+		}
+	}
+	e.mu.Unlock()
+	if ep == nil {
+		if busy {
+			return nil, fmt.Errorf("attaching endpoint: %w", ErrBusy)
+		}
+		return nil, fmt.Errorf("attaching endpoint to board %d: %w", int32(board), ErrBoardNotFound)
+	}
+	ep.handle = e.endpoints.add(ep)
+	return ep, nil
+}
+
+// BoardCounters sums the counters of this process's endpoints on a board.
+func (e *Engine) BoardCounters(board uint32) []uint64 {
+	e.mu.Lock()
+	var eps []*Endpoint
+	for k, ep := range e.slots {
+		if k.board == board {
+			eps = append(eps, ep)
+		}
+	}
+	e.mu.Unlock()
+	sum := make([]uint64, NumCounters)
+	for _, ep := range eps {
+		for i, v := range ep.counters.Snapshot() {
+			sum[i] += v
+		}
+	}
+	return sum
+}
+
+// lookupLocal returns the endpoint of this process open as (nic, index).
+func (e *Engine) lookupLocal(nic uint64, index uint32) *Endpoint {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, b := range e.cfg.Boards {
+		if b.NICID == nic {
+			return e.slots[slotKey{uint32(b.Index), index}]
+		}
+	}
+	return nil
+}
+
+func (e *Engine) release(ep *Endpoint) {
+	e.mu.Lock()
+	if e.slots[slotKey{uint32(ep.board.Index), ep.index}] == ep {
+		delete(e.slots, slotKey{uint32(ep.board.Index), ep.index})
+	}
+	e.mu.Unlock()
+	e.endpoints.remove(ep.handle)
+}

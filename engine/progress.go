@@ -1,0 +1,461 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// message is an incoming message, in an inbox or the unexpected queue.
+type message struct {
+	src        partnerKey
+	srcSession uint32
+	matchInfo  uint64
+	length     uint32
+	class      int
+	sync       bool
+	data       []byte     // classEager: the payload (a private copy)
+	send       *Request   // classSelf: the sender's request, same endpoint
+	large      *largeSend // classRndv: the sender's buffer
+}
+
+// largeSend is a rendezvous send's buffer as seen by the receiver. The
+// receiver copies from segs under mu unless the sender aborted it (its
+// endpoint closed or the partner was reset), then notifies the sender.
+type largeSend struct {
+	mu      sync.Mutex
+	aborted bool
+	done    bool
+	segs    [][]byte
+	length  uint32
+	sender  *Endpoint
+	req     *Request // guarded by the sender's lock
+	partner *Partner
+}
+
+// pull copies the message into dst (at most n bytes) and reports the status
+// the receive completes with.
+func (ls *largeSend) pull(dst [][]byte, n uint32) (uint32, Status) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.aborted {
+		return 0, StatusRemoteEndpointClosed
+	}
+	return copySegments(dst, ls.segs, n), StatusSuccess
+}
+
+// abort makes later pulls fail; called by the sender.
+func (ls *largeSend) abort() {
+	ls.mu.Lock()
+	ls.aborted = true
+	ls.segs = nil
+	ls.mu.Unlock()
+}
+
+// notify tells the sender how many bytes the receiver took (rendezvous
+// completion notice), or that the message was refused.
+func (ls *largeSend) notify(xfer uint32, st Status) {
+	ls.mu.Lock()
+	first := !ls.done
+	ls.done = true
+	ls.mu.Unlock()
+	if first {
+		ls.sender.inbox.push(event{large: ls, xfer: xfer, status: st}, &ls.sender.sig)
+	}
+}
+
+// event is an inbox entry: a message arrival or a rendezvous notice.
+type event struct {
+	msg    *message
+	large  *largeSend
+	xfer   uint32
+	status Status
+}
+
+// inbox queues events for an endpoint until it progresses. Leaf lock.
+type inbox struct {
+	mu     sync.Mutex
+	q      []event
+	n      atomic.Int32
+	closed bool
+}
+
+func (b *inbox) push(ev event, sig *signal) bool {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return false
+	}
+	b.q = append(b.q, ev)
+	b.n.Add(1)
+	b.mu.Unlock()
+	sig.broadcast()
+	return true
+}
+
+func (b *inbox) pop() (event, bool) {
+	if b.n.Load() == 0 {
+		return event{}, false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.q) == 0 {
+		return event{}, false
+	}
+	ev := b.q[0]
+	b.q[0] = event{}
+	b.q = b.q[1:]
+	if len(b.q) == 0 {
+		b.q = nil
+	}
+	b.n.Add(-1)
+	return ev, true
+}
+
+func (b *inbox) close() []event {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	q := b.q
+	b.q = nil
+	b.n.Store(0)
+	return q
+}
+
+// signal wakes blocked callers when something happened on an endpoint: a
+// channel closed and replaced at each broadcast, plus a generation counter
+// polled while spinning. Leaf lock.
+type signal struct {
+	mu  sync.Mutex
+	ch  chan struct{}
+	gen atomic.Uint64
+}
+
+func (s *signal) init() { s.ch = make(chan struct{}) }
+
+func (s *signal) current() (chan struct{}, uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ch, s.gen.Load()
+}
+
+func (s *signal) broadcast() {
+	s.mu.Lock()
+	s.gen.Add(1)
+	close(s.ch)
+	s.ch = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// waiter is a thread blocked on the endpoint; Wakeup sets woken.
+type waiter struct{ woken bool }
+
+// progressLocked runs one progression pass: every queued event is processed
+// in order, unless progression is disabled or the unexpected handler is
+// running (then events wait). Called with ep.mu held; may release it while
+// the unexpected handler runs.
+func (ep *Endpoint) progressLocked() {
+	for !ep.mu.progressOff && !ep.mu.handlerRunning && !ep.mu.closed {
+		ev, ok := ep.inbox.pop()
+		if !ok {
+			return
+		}
+		if ev.msg != nil {
+			ep.arrivalLocked(ev.msg)
+		} else {
+			ep.noticeLocked(ev.large, ev.xfer, ev.status)
+		}
+	}
+}
+
+// noticeLocked completes a rendezvous send the receiver has finished with.
+func (ep *Endpoint) noticeLocked(ls *largeSend, xfer uint32, st Status) {
+	delete(ep.mu.largeSends, ls)
+	r := ls.req
+	if r == nil || r.state != reqPending {
+		return
+	}
+	r.large = nil
+	r.status.XferLength = xfer
+	if st == StatusSuccess && xfer < r.length {
+		st = StatusMessageTruncated
+	}
+	ep.completeLocked(r, st)
+}
+
+// matches is the matching rule of spec/api.md §7.2.
+func matches(info, recvInfo, mask uint64) bool { return info&mask == recvInfo }
+
+// arrivalLocked matches an incoming message against the posted receives,
+// offers it to the unexpected handler, or queues it as unexpected.
+func (ep *Endpoint) arrivalLocked(m *message) {
+	if ep.matchPostedLocked(m) {
+		return
+	}
+	if h := ep.mu.handler; h != nil {
+		src := ep.partnerLocked(m.src.nicID, m.src.index, m.srcSession).address()
+		data, avail := m.available()
+		ep.mu.handlerRunning = true
+		ep.mu.handlerThread = ep.threadID()
+		ctx := ep.mu.handlerCtx
+		ep.flushErrorsLocked()
+		ep.mu.Unlock()
+		action := h(ctx, src, m.matchInfo, m.length, data, avail)
+		ep.mu.Lock()
+		ep.mu.handlerRunning = false
+		ep.handlerDoneCond.Broadcast()
+		if ep.mu.closed {
+			return
+		}
+		switch action {
+		case RecvFinished:
+			ep.consumeLocked(m)
+			return
+		case RecvContinue:
+			if ep.matchPostedLocked(m) {
+				return
+			}
+		default:
+			ep.mu.Unlock()
+			ep.fatal("The unexpected handler must return either OMX_UNEXP_HANDLER_RECV_FINISHED or _CONTINUE")
+			ep.mu.Lock()
+			return
+		}
+	}
+	ep.mu.unexp = append(ep.mu.unexp, m)
+}
+
+// dataAvailMax is the largest eager message whose payload the unexpected
+// handler gets directly (a message carried by a single frame).
+const dataAvailMax = 4096
+
+// available returns the payload the unexpected handler may see.
+func (m *message) available() ([]byte, bool) {
+	switch m.class {
+	case classEager:
+		if m.length <= dataAvailMax {
+			return m.data, true
+		}
+	case classSelf:
+		if len(m.send.segs) == 1 {
+			return m.send.segs[0], true
+		}
+	}
+	return nil, false
+}
+
+// consumeLocked drops a message the unexpected handler finished with.
+func (ep *Endpoint) consumeLocked(m *message) {
+	switch m.class {
+	case classSelf:
+		s := m.send
+		s.status.XferLength = m.length
+		ep.completeLocked(s, StatusSuccess)
+	case classRndv:
+		m.large.notify(0, StatusSuccess)
+	}
+}
+
+func (ep *Endpoint) matchPostedLocked(m *message) bool {
+	for r := ep.mu.posted.head; r != nil; r = ep.mu.posted.nextOf(r) {
+		if matches(m.matchInfo, r.status.MatchInfo, r.matchMask) {
+			ep.mu.posted.remove(r)
+			r.posted = false
+			ep.deliverLocked(m, r)
+			return true
+		}
+	}
+	return false
+}
+
+// deliverLocked gives message m to receive r.
+func (ep *Endpoint) deliverLocked(m *message, r *Request) {
+	r.matched = true
+	r.partner = ep.partnerLocked(m.src.nicID, m.src.index, m.srcSession)
+	r.status.Addr = r.partner.address()
+	r.status.MatchInfo = m.matchInfo
+	r.status.MsgLength = m.length
+	xfer := min(m.length, r.length)
+	st := StatusSuccess
+	switch m.class {
+	case classEager:
+		copySegments(r.segs, [][]byte{m.data}, xfer)
+	case classSelf:
+		copySegments(r.segs, m.send.segs, xfer)
+		m.send.status.XferLength = xfer
+		sst := StatusSuccess
+		if xfer < m.length {
+			sst = StatusMessageTruncated
+		}
+		ep.completeLocked(m.send, sst)
+	case classRndv:
+		xfer, st = m.large.pull(r.segs, xfer)
+		if st == StatusSuccess {
+			m.large.notify(xfer, StatusSuccess)
+		}
+	}
+	r.status.XferLength = xfer
+	if st == StatusSuccess && xfer < m.length {
+		st = StatusMessageTruncated
+	}
+	ep.completeLocked(r, st)
+}
+
+// newRequestLocked creates a pending request of the endpoint.
+func (ep *Endpoint) newRequestLocked(kind RequestKind, ctx uintptr) *Request {
+	r := &Request{ep: ep, kind: kind, state: reqPending}
+	r.status.Context = ctx
+	r.handle = ep.eng.requests.add(r)
+	ep.mu.reqs[r] = struct{}{}
+	return r
+}
+
+// freeLocked forgets a request for good; its handle stops working.
+func (ep *Endpoint) freeLocked(r *Request) {
+	if r.state == reqFreed {
+		return
+	}
+	r.state = reqFreed
+	r.segs = nil
+	delete(ep.mu.reqs, r)
+	ep.eng.requests.remove(r.handle)
+}
+
+// completeLocked ends a request with st. A non-success status first goes
+// through the error handler (when the lock is next released).
+func (ep *Endpoint) completeLocked(r *Request, st Status) {
+	if r.state != reqPending {
+		return
+	}
+	r.status.Code = st
+	r.segs = nil
+	if st != StatusSuccess {
+		r.state = reqReporting
+		ep.mu.pendingErr = append(ep.mu.pendingErr, r)
+		return
+	}
+	ep.finishLocked(r)
+}
+
+// finishLocked puts a completed request in the done queue, or frees it if
+// it was forgotten.
+func (ep *Endpoint) finishLocked(r *Request) {
+	r.state = reqDone
+	if r.forgotten {
+		ep.freeLocked(r)
+		return
+	}
+	ep.mu.done.pushBack(r)
+	if len(ep.mu.waiters) > 0 {
+		ep.sig.broadcast()
+	}
+}
+
+// flushErrorsLocked passes the statuses of requests that completed with an
+// error through the error handler (lock released meanwhile), then makes
+// them visible.
+func (ep *Endpoint) flushErrorsLocked() {
+	for len(ep.mu.pendingErr) > 0 && !ep.mu.closed {
+		r := ep.mu.pendingErr[0]
+		ep.mu.pendingErr = ep.mu.pendingErr[1:]
+		if r.state == reqFreed {
+			continue
+		}
+		msg := completionMessage(r)
+		ep.mu.Unlock()
+		code := ep.report(ep, msg, r.status.Code)
+		ep.mu.Lock()
+		if r.state == reqFreed {
+			continue
+		}
+		r.status.Code = code
+		ep.finishLocked(r)
+	}
+}
+
+func completionMessage(r *Request) string {
+	switch {
+	case r.kind == KindRecv && r.status.Code == StatusMessageTruncated:
+		return fmt.Sprintf("Completing receive request, truncated from %d to %d bytes", r.status.MsgLength, r.status.XferLength)
+	case r.kind == KindRecv:
+		return "Completing receive request"
+	case r.kind == KindSend && r.status.Code == StatusMessageTruncated:
+		return fmt.Sprintf("Completing send request, truncated from %d to %d bytes", r.status.MsgLength, r.status.XferLength)
+	case r.kind == KindSend:
+		return "Completing send request"
+	default:
+		return "Completing iconnect request"
+	}
+}
+
+// waitLocked blocks until cond holds (true), or the timeout expires, Wakeup
+// is called or the endpoint closes (false). timeoutMs 0xffffffff means
+// forever; 0 means a single check. cond runs with ep.mu held after a
+// progression pass.
+func (ep *Endpoint) waitLocked(timeoutMs uint32, cond func() bool) bool {
+	w := &waiter{}
+	ep.mu.waiters[w] = struct{}{}
+	defer delete(ep.mu.waiters, w)
+	var deadline time.Time
+	if timeoutMs != 0xffffffff {
+		deadline = time.Now().Add(time.Duration(timeoutMs) * time.Millisecond)
+	}
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		ep.progressLocked()
+		ep.flushErrorsLocked()
+		if ep.mu.closed {
+			return false
+		}
+		if cond() {
+			return true
+		}
+		if w.woken || timeoutMs == 0 || (!deadline.IsZero() && !time.Now().Before(deadline)) {
+			return false
+		}
+		ch, gen := ep.sig.current()
+		ep.mu.Unlock()
+		ep.block(ch, gen, deadline, &timer)
+		ep.mu.Lock()
+		if ep.mu.closed {
+			return false
+		}
+	}
+}
+
+// block waits, without the endpoint lock, for the signal to move past gen,
+// for the deadline, or spins first (forever with WaitSpin).
+func (ep *Endpoint) block(ch chan struct{}, gen uint64, deadline time.Time, timer **time.Timer) {
+	start := time.Now()
+	for ep.spin || time.Since(start).Nanoseconds() < ep.spinTime {
+		if ep.sig.gen.Load() != gen || ep.inbox.n.Load() > 0 {
+			return
+		}
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			return
+		}
+	}
+	if deadline.IsZero() {
+		<-ch
+		return
+	}
+	d := time.Until(deadline)
+	if d <= 0 {
+		return
+	}
+	if *timer == nil {
+		*timer = time.NewTimer(d)
+	} else {
+		(*timer).Reset(d)
+	}
+	select {
+	case <-ch:
+	case <-(*timer).C:
+	}
+}

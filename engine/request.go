@@ -1,0 +1,169 @@
+package engine
+
+// RequestKind tells what a request does.
+type RequestKind uint8
+
+const (
+	KindSend RequestKind = iota + 1
+	KindRecv
+	KindConnect
+)
+
+// Request life cycle (spec/api.md §2.4):
+//
+//	pending ──complete──> done (in the done queue) ──test/wait──> freed
+//	   │                    │
+//	   └──forget──> forgotten: freed silently when it completes
+const (
+	reqPending   = iota
+	reqReporting // completed with an error, waiting for the error handler
+	reqDone      // in the done queue
+	reqFreed
+)
+
+// send classes (spec/api.md §7.1).
+const (
+	classSelf  = iota // in-library copy when a receive matches
+	classEager        // data copied at posting time, done early
+	classRndv         // receiver copies from the sender's buffer
+)
+
+// ReqStatus is a completed request's status (omx_status_t).
+type ReqStatus struct {
+	Code       Status
+	Addr       Address
+	MatchInfo  uint64
+	MsgLength  uint32
+	XferLength uint32
+	Context    uintptr
+}
+
+// Request is one send, receive or connect. Guarded by its endpoint's lock.
+type Request struct {
+	ep        *Endpoint
+	handle    uint64
+	kind      RequestKind
+	state     int
+	forgotten bool
+	status    ReqStatus
+	partner   *Partner // destination (send, connect) or source (matched recv)
+
+	segs   [][]byte // the application's buffers, held until completion
+	length uint32   // total length of segs
+
+	// send
+	class   int
+	sync    bool
+	matched bool       // recv: a message was taken (cannot be cancelled)
+	large   *largeSend // rndv sends: shared with the receiver
+	posted  bool       // recv: in the posted list
+
+	// recv
+	matchMask uint64
+
+	doneNext, donePrev *Request // done queue links
+	postNext, postPrev *Request // posted-receive list links
+}
+
+// Handle returns the request's handle (never 0).
+func (r *Request) Handle() uint64 { return r.handle }
+
+// Kind returns what the request does.
+func (r *Request) Kind() RequestKind { return r.kind }
+
+// reqList is an intrusive doubly-linked list of requests; which links it
+// uses is chosen by the accessor pair.
+type reqList struct {
+	head, tail *Request
+	n          int
+	done       bool // true: done links, false: posted links
+}
+
+func (l *reqList) links(r *Request) (next, prev **Request) {
+	if l.done {
+		return &r.doneNext, &r.donePrev
+	}
+	return &r.postNext, &r.postPrev
+}
+
+func (l *reqList) pushBack(r *Request) {
+	next, prev := l.links(r)
+	*next, *prev = nil, l.tail
+	if l.tail != nil {
+		tn, _ := l.links(l.tail)
+		*tn = r
+	} else {
+		l.head = r
+	}
+	l.tail = r
+	l.n++
+}
+
+func (l *reqList) remove(r *Request) {
+	next, prev := l.links(r)
+	if *prev != nil {
+		pn, _ := l.links(*prev)
+		*pn = *next
+	} else {
+		l.head = *next
+	}
+	if *next != nil {
+		_, np := l.links(*next)
+		*np = *prev
+	} else {
+		l.tail = *prev
+	}
+	*next, *prev = nil, nil
+	l.n--
+}
+
+func (l *reqList) nextOf(r *Request) *Request {
+	next, _ := l.links(r)
+	return *next
+}
+
+// segmentsLength sums the segment lengths.
+func segmentsLength(segs [][]byte) uint32 {
+	var n uint64
+	for _, s := range segs {
+		n += uint64(len(s))
+	}
+	return uint32(n)
+}
+
+// copySegments copies from src segments into dst segments, at most n bytes,
+// and returns the number copied.
+func copySegments(dst, src [][]byte, n uint32) uint32 {
+	var copied uint32
+	di, doff := 0, 0
+	for _, s := range src {
+		for len(s) > 0 && copied < n {
+			for di < len(dst) && doff == len(dst[di]) {
+				di, doff = di+1, 0
+			}
+			if di == len(dst) {
+				return copied
+			}
+			chunk := s
+			if rem := n - copied; uint32(len(chunk)) > rem {
+				chunk = chunk[:rem]
+			}
+			k := copy(dst[di][doff:], chunk)
+			doff += k
+			copied += uint32(k)
+			s = s[k:]
+		}
+	}
+	return copied
+}
+
+// flatten returns the segments' content as one slice (a copy unless there
+// is a single segment).
+func flatten(segs [][]byte, length uint32) []byte {
+	if len(segs) == 1 {
+		return segs[0]
+	}
+	b := make([]byte, length)
+	copySegments([][]byte{b}, segs, length)
+	return b
+}

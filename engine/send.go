@@ -1,0 +1,123 @@
+package engine
+
+import "fmt"
+
+// MaxSegments is the largest segment count of a vectored request.
+const MaxSegments = 256
+
+// Send posts a message to dest (omx_isendv; omx_issendv when sync). segs
+// are the application's buffers: the engine reads them until the request
+// completes. With forget, the request is invisible (no handle). Flow:
+//
+//	self (dest is this endpoint, self path on): queued in our own inbox,
+//	    matched in this very call if a receive is posted; done when a
+//	    receive takes it.
+//	local eager (≤ threshold, not sync): payload copied into the message,
+//	    the send is done at once.
+//	local rendezvous: the receiver copies from segs when it matches, then
+//	    notifies us; done on that notice.
+func (ep *Endpoint) Send(segs [][]byte, dest Address, matchInfo uint64, ctx uintptr, sync, forget bool) (*Request, error) {
+	if len(segs) > MaxSegments {
+		return nil, fmt.Errorf("allocating %d-vectorial send request segment array: %w", len(segs), ErrSegmentsCount)
+	}
+	if err := ep.lock(); err != nil {
+		return nil, err
+	}
+	defer ep.unlock()
+	ep.progressLocked()
+	p := ep.partnerForAddr(dest)
+	r := ep.newRequestLocked(KindSend, ctx)
+	r.forgotten = forget
+	r.partner = p
+	r.segs = segs
+	r.length = segmentsLength(segs)
+	r.sync = sync
+	r.status.Addr = p.address()
+	r.status.MatchInfo = matchInfo
+	r.status.MsgLength = r.length
+	r.status.XferLength = r.length
+	m := &message{
+		src:        partnerKey{ep.board.NICID, ep.index},
+		srcSession: ep.session,
+		matchInfo:  matchInfo,
+		length:     r.length,
+		sync:       sync,
+	}
+	if dest.NICID == ep.board.NICID && dest.Endpoint == ep.index && !ep.disableSelf {
+		r.class, m.class, m.send = classSelf, classSelf, r
+		if dest.Session != ep.session {
+			ep.completeLocked(r, StatusRemoteEndpointBadSession)
+			return r, nil
+		}
+		ep.inbox.push(event{msg: m}, &ep.sig)
+		ep.progressLocked()
+		return r, nil
+	}
+	target := ep.eng.lookupLocal(dest.NICID, dest.Endpoint)
+	switch {
+	case dest.Endpoint >= ep.endpointMax:
+		ep.completeLocked(r, StatusRemoteEndpointBadID)
+		return r, nil
+	case target == nil:
+		ep.completeLocked(r, StatusRemoteEndpointClosed)
+		return r, nil
+	case target.session != dest.Session:
+		ep.completeLocked(r, StatusRemoteEndpointBadSession)
+		return r, nil
+	}
+	var ls *largeSend
+	if !sync && r.length <= ep.eagerMax {
+		r.class, m.class = classEager, classEager
+		m.data = make([]byte, r.length)
+		copySegments([][]byte{m.data}, segs, r.length)
+		ep.countSend(r.length)
+	} else {
+		r.class, m.class = classRndv, classRndv
+		ls = &largeSend{segs: segs, length: r.length, sender: ep, req: r, partner: p}
+		m.large, r.large = ls, ls
+		ep.counters.Inc(SharedRndv)
+	}
+	if !target.inbox.push(event{msg: m}, &target.sig) {
+		ep.completeLocked(r, StatusRemoteEndpointClosed)
+		return r, nil
+	}
+	if ls != nil {
+		ep.mu.largeSends[ls] = struct{}{}
+	} else {
+		ep.completeLocked(r, StatusSuccess)
+	}
+	if target == ep {
+		ep.progressLocked()
+	}
+	return r, nil
+}
+
+func (ep *Endpoint) countSend(n uint32) {
+	switch {
+	case n <= 32:
+		ep.counters.Inc(SharedTiny)
+	case n <= 128:
+		ep.counters.Inc(SharedSmall)
+	default:
+		ep.counters.Inc(SharedMediumSQFrag)
+	}
+}
+
+// IBuffered tells whether a send's buffer may be reused (omx_ibuffered):
+// true for self and eager sends, false for rendezvous and synchronous ones.
+// ErrBadRequest for receives and connects.
+func (ep *Endpoint) IBuffered(h uint64) (bool, error) {
+	if err := ep.lock(); err != nil {
+		return false, err
+	}
+	defer ep.unlock()
+	ep.progressLocked()
+	r, err := ep.requestLocked(h)
+	if err != nil {
+		return false, err
+	}
+	if r.kind != KindSend {
+		return false, ErrBadRequest
+	}
+	return r.class != classRndv, nil
+}
