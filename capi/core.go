@@ -7,6 +7,7 @@ package main
 /*
 #include <stdint.h>
 #include "open-mx.h"
+#include "myriexpress.h"
 */
 import "C"
 
@@ -38,7 +39,7 @@ func coreSend(eph unsafe.Pointer, segs [][]byte, ok bool, dest *C.omx_endpoint_a
 		return lib.Fail(ep, err)
 	}
 	if req != nil {
-		putHandle(req, r.Handle())
+		putHandle(req, r.Handle(), requestTag)
 	}
 	return compat.Success
 }
@@ -74,7 +75,7 @@ func coreRecv(eph unsafe.Pointer, segs [][]byte, ok bool, n uint32, match, mask 
 		return lib.Fail(ep, err)
 	}
 	if req != nil {
-		putHandle(req, r.Handle())
+		putHandle(req, r.Handle(), requestTag)
 	}
 	return compat.Success
 }
@@ -90,7 +91,11 @@ func reqOf(ep *engine.Endpoint, req unsafe.Pointer) (uint64, compat.Code) {
 	if req == nil || *(*uint64)(req) == 0 {
 		return 0, badRequest(ep, "Using a NULL request")
 	}
-	return *(*uint64)(req) &^ handleTag, compat.Success
+	h := handleOf(*(*uint64)(req), requestTag)
+	if h == 0 {
+		return 0, badRequest(ep, "Using an invalid request")
+	}
+	return h, compat.Success
 }
 
 func coreWait(eph, req unsafe.Pointer, status *C.omx_status_t, result *C.uint32_t, timeout uint32) (completion, compat.Code) {
@@ -158,7 +163,7 @@ func corePeek(eph, req unsafe.Pointer, result *C.uint32_t, timeout uint32) compa
 		return lib.Fail(ep, err)
 	}
 	if found {
-		putHandle(req, h)
+		putHandle(req, h, requestTag)
 		*result = 1
 	}
 	return compat.Success
@@ -219,7 +224,7 @@ func coreIBuffered(eph, req unsafe.Pointer, result *C.uint32_t) compat.Code {
 	ok, err := ep.IBuffered(h)
 	if err != nil {
 		if compat.CodeOf(err) == compat.BadRequest {
-			if r, live := lib.EngineAny().Request(h); live && r.Kind() != engine.KindSend {
+			if r, live := lib.EngineAny().Request(h); live && r.Kind() != engine.KindSend && ep.OwnsRequest(h) {
 				return compat.BadRequest // spec/api.md §5.19: direct, no handler
 			}
 		}
@@ -237,7 +242,7 @@ func coreContext(req unsafe.Pointer, ctx *unsafe.Pointer) compat.Code {
 	if eng == nil {
 		return lib.ReportGlobal(compat.BadRequest, "Getting the context of an unknown request")
 	}
-	c, ok := eng.RequestContext(*(*uint64)(req) &^ handleTag)
+	c, ok := eng.RequestContext(handleOf(*(*uint64)(req), requestTag))
 	if !ok {
 		return lib.ReportGlobal(compat.BadRequest, "Getting the context of an unknown request")
 	}
@@ -269,7 +274,7 @@ func coreOpen(board, index, key uint32, params unsafe.Pointer, count uint32, out
 	if code != compat.Success {
 		return code
 	}
-	putHandle(out, ep.Handle())
+	putHandle(out, ep.Handle(), endpointTag)
 	return compat.Success
 }
 
@@ -307,7 +312,7 @@ func coreIConnect(eph unsafe.Pointer, nic uint64, eid, key uint32, match uint64,
 		return lib.Fail(ep, err)
 	}
 	if req != nil {
-		putHandle(req, r.Handle())
+		putHandle(req, r.Handle(), requestTag)
 	}
 	return compat.Success
 }
@@ -315,14 +320,34 @@ func coreIConnect(eph unsafe.Pointer, nic uint64, eid, key uint32, match uint64,
 func coreSetHandler(eph unsafe.Pointer, fn unsafe.Pointer, mx bool) unsafe.Pointer {
 	h := handlerOf(fn, mx)
 	if eph == nil {
-		return lib.SetGlobalHandler(h).Fn
+		return handlerPointer(lib.SetGlobalHandler(h), mx)
 	}
 	ep, code := endpointOf(eph)
 	if code != compat.Success {
 		return nil
 	}
 	prev, _ := ep.SetErrorHandler(h).(compat.Handler)
-	return prev.Fn
+	return handlerPointer(prev, mx)
+}
+
+// handlerPointer is the C pointer of a previous handler: the one the
+// application gave, or the predefined handler of the asking API that the
+// library installed by default.
+func handlerPointer(h compat.Handler, mx bool) unsafe.Pointer {
+	if h.Fn != nil {
+		return h.Fn
+	}
+	switch {
+	case h.Kind == compat.HandlerFatal && mx:
+		return unsafe.Pointer(C.MX_ERRORS_ARE_FATAL)
+	case h.Kind == compat.HandlerFatal:
+		return unsafe.Pointer(C.OMX_ERRORS_ARE_FATAL)
+	case h.Kind == compat.HandlerReturn && mx:
+		return unsafe.Pointer(C.MX_ERRORS_RETURN)
+	case h.Kind == compat.HandlerReturn:
+		return unsafe.Pointer(C.OMX_ERRORS_RETURN)
+	}
+	return nil
 }
 
 func coreBoardToNIC(board uint32, nic *C.uint64_t) compat.Code {

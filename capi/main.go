@@ -60,26 +60,39 @@ func init() {
 
 var lib = compat.Lib
 
-// handleTag marks handles given to C.
-const handleTag = 1 << 63
+// Handles given to C carry a kind tag in their top two bits (engine handles
+// keep them clear): a request handle used as an endpoint, or the reverse,
+// is rejected like a stale one.
+const (
+	tagMask     = 3 << 62
+	endpointTag = 2 << 62
+	requestTag  = 3 << 62
+)
 
-// handleOf reads the engine handle out of a C handle value.
-func handleOf(p unsafe.Pointer) uint64 { return uint64(uintptr(p)) &^ handleTag }
+// handleOf reads the engine handle out of a C handle value of the given
+// kind (0 when the tag does not match).
+func handleOf(v uint64, tag uint64) uint64 {
+	if v&tagMask != tag {
+		return 0
+	}
+	return v &^ tagMask
+}
 
-// putHandle stores engine handle h into the C handle variable at out.
-func putHandle(out unsafe.Pointer, h uint64) {
+// putHandle stores engine handle h, tagged, into the C handle variable at
+// out.
+func putHandle(out unsafe.Pointer, h uint64, tag uint64) {
 	if h == 0 {
 		*(*uint64)(out) = 0
 		return
 	}
-	*(*uint64)(out) = h | handleTag
+	*(*uint64)(out) = h | tag
 }
 
 // endpointOf returns the endpoint of a C handle, or reports BAD_ENDPOINT
 // through the global handler.
 func endpointOf(p unsafe.Pointer) (*engine.Endpoint, compat.Code) {
 	if eng := lib.EngineAny(); eng != nil && p != nil {
-		if ep, ok := eng.Endpoint(handleOf(p)); ok {
+		if ep, ok := eng.Endpoint(handleOf(uint64(uintptr(p)), endpointTag)); ok {
 			return ep, compat.Success
 		}
 	}

@@ -297,7 +297,7 @@ func setRequestTimeout(eph, req unsafe.Pointer, ms uint32) compat.Code {
 		ep.SetRequestTimeout(resends)
 		return compat.Success
 	}
-	if _, ok := lib.EngineAny().Request(handleOf(req)); !ok {
+	if !ep.OwnsRequest(handleOf(uint64(uintptr(req)), requestTag)) {
 		return badRequest(ep, "Setting the timeout of an unknown request")
 	}
 	// In-process requests never time out; the budget matters on the wire.

@@ -347,11 +347,11 @@ var knobTable = []knob{
 		set:     ignoredKnob("OMX_DEBUG_CHECKSUM")},
 	{names: []string{"OMX_DISABLE_SELF"}, mx: []string{"MX_DISABLE_SELF"},
 		meaning: "non-zero: messages to the same endpoint take the shared or network path",
-		set:     boolSetter("self communication disabled", func(c *Config) *bool { return &c.DisableSelf }),
+		set:     boolSetter("Disabling self communication", "Enabling self communication", func(c *Config) *bool { return &c.DisableSelf }),
 		show:    func(c Config) string { return boolKnob(c.DisableSelf) }},
 	{names: []string{"OMX_DISABLE_SHARED"}, mx: []string{"MX_DISABLE_SHMEM"},
 		meaning: "non-zero: endpoints of the same host talk through the network path",
-		set:     boolSetter("shared communication disabled", func(c *Config) *bool { return &c.DisableShared }),
+		set:     boolSetter("Disabling shared communication", "Enabling shared communication", func(c *Config) *bool { return &c.DisableShared }),
 		show:    func(c Config) string { return boolKnob(c.DisableShared) }},
 	{names: []string{"OMX_RNDV_THRESHOLD"},
 		meaning: fmt.Sprintf("rendezvous threshold to other hosts, bytes, clamped to [%d, %d]", RndvThresholdMin, RndvThresholdMax),
@@ -375,15 +375,15 @@ var knobTable = []knob{
 		show:    func(c Config) string { return uintKnob(c.NotAckedMax) }},
 	{names: []string{"OMX_WAITSPIN"},
 		meaning: "non-zero: blocking calls busy-poll instead of sleeping",
-		set:     boolSetter("busy-polling waits", func(c *Config) *bool { return &c.WaitSpin }),
+		set:     boolSetter("Forcing busy-polling in blocking calls", "Disabling busy-polling in blocking calls", func(c *Config) *bool { return &c.WaitSpin }),
 		show:    func(c Config) string { return boolKnob(c.WaitSpin) }},
 	{names: []string{"OMX_WAITINTR"},
 		meaning: "non-zero: a signal ends a blocking wait as a timeout",
-		set:     boolSetter("interruptible waits", func(c *Config) *bool { return &c.WaitIntr }),
+		set:     boolSetter("Forcing signals to interrupt blocking calls", "Forcing signals not to interrupt blocking calls", func(c *Config) *bool { return &c.WaitIntr }),
 		show:    func(c Config) string { return boolKnob(c.WaitIntr) }},
 	{names: []string{"OMX_CONNECT_POLLALL"},
 		meaning: "non-zero: omx_connect progresses every endpoint of the process while waiting",
-		set:     boolSetter("connect polling all endpoints", func(c *Config) *bool { return &c.ConnectPollAll }),
+		set:     boolSetter("Forcing connect to poll all endpoints", "Forcing connect to poll its endpoint only", func(c *Config) *bool { return &c.ConnectPollAll }),
 		show:    func(c Config) string { return boolKnob(c.ConnectPollAll) }},
 	{names: []string{"OMX_RCACHE"}, mx: []string{"MX_RCACHE"}, fixed: "0",
 		meaning: "registration cache; accepted and ignored (nothing to register in user space)",
@@ -400,7 +400,7 @@ var knobTable = []knob{
 		show: func(c Config) string { return strOrUnset(c.ProcessBinding) }},
 	{names: []string{"OMX_MEDIUM_SENDQ"},
 		meaning: "0: medium messages are sent from the user buffer (no early completion)",
-		set:     boolSetter("medium messages through the send queue", func(c *Config) *bool { return &c.MediumSendQ }),
+		set:     boolSetter("Forcing medium messages through the send queue", "Forcing medium messages from the user buffer", func(c *Config) *bool { return &c.MediumSendQ }),
 		show:    func(c Config) string { return boolKnob(c.MediumSendQ) }},
 	{names: []string{"OMX_CTXIDS"},
 		meaning: "bits,shift: default context ids of every endpoint (ignored without a comma)",
@@ -461,7 +461,7 @@ var knobTable = []knob{
 		show: func(c Config) string { return c.PeersFile }},
 	{names: []string{"OMX_WIRE_COMPAT"},
 		meaning: "1: MX wire-compatible framing (4096-byte fragments, 8 pull replies per block); every peer must agree",
-		set:     boolSetter("MX wire compatibility", func(c *Config) *bool { return &c.WireCompat }),
+		set:     boolSetter("Forcing MX wire compatibility", "Disabling MX wire compatibility", func(c *Config) *bool { return &c.WireCompat }),
 		show:    func(c Config) string { return boolKnob(c.WireCompat) }},
 }
 
@@ -487,11 +487,16 @@ func ignoredKnob(name string) func(*loader, string) {
 	}
 }
 
-func boolSetter(what string, field func(*Config) *bool) func(*loader, string) {
+// boolSetter applies a flag (atoi != 0) and notes onMsg or offMsg.
+func boolSetter(onMsg, offMsg string, field func(*Config) *bool) func(*loader, string) {
 	return func(l *loader, v string) {
 		b := atoi(v) != 0
 		*field(l.cfg) = b
-		l.notef("Forcing %s to %s", what, boolKnob(b))
+		if b {
+			l.notef("%s", onMsg)
+		} else {
+			l.notef("%s", offMsg)
+		}
 	}
 }
 

@@ -151,9 +151,11 @@ func TestLoadConfigMessages(t *testing.T) {
 		"OMX_RNDV_THRESHOLD": "10",
 		"OMX_CTXIDS":         "bad",
 		"OMX_RCACHE":         "1",
+		"OMX_DISABLE_SELF":   "1",
 	}
 	got := LoadConfigFrom(fakeEnv(env), noFile).Messages
 	want := []string{
+		"Disabling self communication",
 		"Forcing rendezvous threshold to 128 (clamped from 10)",
 		"Emulating MX_MAX_RETRIES as OMX_RESENDS_MAX",
 		"Forcing resends max to 5",

@@ -90,20 +90,33 @@ func (l *Library) infoBoard(eng *engine.Engine, ep *engine.Endpoint, in []byte) 
 	return b, nil
 }
 
+// errDirect is an error returned without calling any handler.
+type errDirect struct{ code Code }
+
+func (e errDirect) Error() string { return e.code.String() }
+
 // GetInfo implements omx_get_info. in and out are nil for NULL pointers.
 func (l *Library) GetInfo(ep *engine.Endpoint, key uint32, in, out []byte) Code {
 	if out == nil {
 		return l.Report(ep, BadInfoAddress, "Getting info with NULL out value pointer")
 	}
-	return l.FailGlobal(l.getInfo(ep, key, in, out))
+	err := l.getInfo(ep, key, in, out)
+	if d, ok := err.(errDirect); ok {
+		return d.code
+	}
+	return l.FailGlobal(err)
 }
 
 func (l *Library) getInfo(ep *engine.Endpoint, key uint32, in, out []byte) error {
 	eng, err := l.Engine()
 	switch key {
-	case InfoBoardMax, InfoEndpointMax, InfoBoardCount, InfoBoardIDs:
+	case InfoBoardMax, InfoEndpointMax, InfoBoardIDs:
 		if err != nil {
 			return Errorf(NotInitialized, "Getting info key %d", key)
+		}
+	case InfoBoardCount:
+		if err != nil {
+			return errDirect{NotInitialized}
 		}
 	}
 	switch key {

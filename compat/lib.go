@@ -139,7 +139,7 @@ func (l *Library) Init(api int) Code {
 	l.cfg.AbortSleeps, l.cfg.FatalErrors = cfg.AbortSleeps, cfg.FatalErrors
 	if !l.appGlobal.Load() {
 		if cfg.FatalErrors {
-			l.global.Store(&Handler{Kind: HandlerFatal, Fn: l.global.Load().Fn})
+			l.global.Store(&Handler{Kind: HandlerFatal})
 		} else {
 			l.global.Store(&Handler{Kind: HandlerReturn})
 		}

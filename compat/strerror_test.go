@@ -1,11 +1,6 @@
 package compat
 
 import (
-	"os"
-	"path/filepath"
-	"regexp"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -46,52 +41,6 @@ func TestStrerrorTexts(t *testing.T) {
 		if got != "Unknown Return Code" || known {
 			t.Errorf("Strerror(%d) = %q, %v; want \"Unknown Return Code\", false", uint32(c), got, known)
 		}
-	}
-}
-
-// specDir locates spec/ of the shared reference (outside the repository);
-// tests that need it skip when it is absent.
-func specDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("OMX_SPEC_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "spec")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "api.md")); err != nil {
-		t.Skipf("spec not found (set OMX_SPEC_DIR): %v", err)
-	}
-	return dir
-}
-
-// TestStrerrorMatchesSpec compares every text with the table of
-// spec/api.md §3.1.
-func TestStrerrorMatchesSpec(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(specDir(t), "api.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	row := regexp.MustCompile("^\\| (OMX_[A-Z_]+) \\| (\\d+) \\| `([^`]*)` \\|")
-	want := make(map[Code]string)
-	for _, line := range strings.Split(string(data), "\n") {
-		m := row.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		v, _ := strconv.Atoi(m[2])
-		want[Code(v)] = m[3]
-	}
-	if len(want) < 30 {
-		t.Fatalf("found only %d rows in the spec table", len(want))
-	}
-	got := make(map[Code]string)
-	for c := range want {
-		got[c], _ = Strerror(c)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Strerror mismatch with spec/api.md §3.1 (-want +got):\n%s", diff)
-	}
-	if len(codeTexts) != len(want) {
-		t.Errorf("codeTexts has %d entries, spec table %d", len(codeTexts), len(want))
 	}
 }
 

@@ -118,6 +118,10 @@ func New(cfg Config) *Engine {
 	cfg.setDefaults()
 	e := &Engine{cfg: cfg, slots: make(map[slotKey]*Endpoint)}
 	e.partners.genMask = partnerGenMask
+	// Endpoint and request handles keep their top two bits clear, for the
+	// kind tags the C boundary adds.
+	e.endpoints.genMask = 1<<30 - 1
+	e.requests.genMask = 1<<30 - 1
 	return e
 }
 

@@ -213,5 +213,14 @@ func (ep *Endpoint) Forget(h uint64) error {
 		return nil
 	}
 	r.forgotten = true
+	// The application gave the handle up: it stops working now, the request
+	// lives on until it completes.
+	ep.eng.requests.remove(r.handle)
 	return nil
+}
+
+// OwnsRequest reports whether h is a live request of this endpoint.
+func (ep *Endpoint) OwnsRequest(h uint64) bool {
+	r, ok := ep.eng.requests.get(h)
+	return ok && r.ep == ep
 }

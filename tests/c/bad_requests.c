@@ -29,6 +29,7 @@ enum {
 	R_FORGOT_PENDING, /* pending, then forgotten: invisible to the application */
 	R_CANCELLED,      /* cancelled by cancel: freed */
 	R_FOREIGN,        /* pending receive of another endpoint */
+	R_FOREIGN_SEND,   /* pending send of another endpoint (for ibuffered) */
 	R_GARBAGE,        /* never a handle */
 	R_EPKIND,         /* an endpoint handle */
 	R_SEND,           /* a pending send (self send nobody receives) */
@@ -64,7 +65,7 @@ static omx_endpoint_t oep, oep2, octx;
 static omx_endpoint_addr_t oaddr;
 static uint64_t onic;
 static uint32_t oeid;
-static omx_request_t o_recv, o_foreign, o_send, o_conn;
+static omx_request_t o_recv, o_foreign, o_foreign_send, o_send, o_conn;
 static omx_request_t o_stale, o_forgot_done, o_forgot_pending, o_cancelled;
 
 /* MX side, same layout (no context-id endpoint). */
@@ -72,7 +73,7 @@ static mx_endpoint_t mep, mep2;
 static mx_endpoint_addr_t maddr;
 static uint64_t mnic;
 static uint32_t meid;
-static mx_request_t m_recv, m_foreign, m_send, m_conn;
+static mx_request_t m_recv, m_foreign, m_foreign_send, m_send, m_conn;
 static mx_request_t m_stale, m_forgot_done, m_forgot_pending, m_cancelled;
 
 static omx_request_t oreq(long how)
@@ -88,6 +89,8 @@ static omx_request_t oreq(long how)
 		return o_cancelled;
 	case R_FOREIGN:
 		return o_foreign;
+	case R_FOREIGN_SEND:
+		return o_foreign_send;
 	case R_GARBAGE:
 		return (omx_request_t)GARBAGE_HANDLE;
 	case R_EPKIND:
@@ -117,6 +120,8 @@ static mx_request_t mreq(long how)
 		return m_cancelled;
 	case R_FOREIGN:
 		return m_foreign;
+	case R_FOREIGN_SEND:
+		return m_foreign_send;
 	case R_GARBAGE:
 		return (mx_request_t)GARBAGE_HANDLE;
 	case R_EPKIND:
@@ -600,7 +605,9 @@ static const struct bad_case cases[] = {
 	CASE("omx_cancel_notest.send", o_cancel_notest, R_SEND, API_OMX, OMX_BAD_REQUEST, VIA_EP),
 	REQ_STALE("omx_forget", o_forget, API_OMX, OMX_BAD_REQUEST, VIA_EP),
 	CASE("omx_forget.foreign", o_forget, R_FOREIGN, API_OMX, OMX_BAD_REQUEST, VIA_EP),
-	REQ_BAD("omx_ibuffered", o_ibuffered, API_OMX, OMX_BAD_REQUEST),
+	/* ibuffered: the foreign request is a send, so only its owner is wrong. */
+	REQ_STALE("omx_ibuffered", o_ibuffered, API_OMX, OMX_BAD_REQUEST, VIA_EP),
+	CASE("omx_ibuffered.foreign_send", o_ibuffered, R_FOREIGN_SEND, API_OMX, OMX_BAD_REQUEST, VIA_EP),
 	CASE("omx_ibuffered.null_result", o_ibuffered, P_NULL_RESULT, API_OMX, OMX_BAD_REQUEST, VIA_EP),
 	CASE("omx_ibuffered.receive", o_ibuffered, R_RECV, API_OMX, OMX_BAD_REQUEST, VIA_NONE),
 	CASE("omx_ibuffered.connect", o_ibuffered, R_CONN, API_OMX, OMX_BAD_REQUEST, VIA_NONE),
@@ -668,7 +675,8 @@ static const struct bad_case cases[] = {
 	CASE("mx_cancel.send", m_cancel, R_SEND, API_MX, MX_BAD_REQUEST, VIA_EP),
 	REQ_STALE("mx_forget", m_forget, API_MX, MX_BAD_REQUEST, VIA_EP),
 	CASE("mx_forget.foreign", m_forget, R_FOREIGN, API_MX, MX_BAD_REQUEST, VIA_EP),
-	REQ_BAD("mx_ibuffered", m_ibuffered, API_MX, MX_BAD_REQUEST),
+	REQ_STALE("mx_ibuffered", m_ibuffered, API_MX, MX_BAD_REQUEST, VIA_EP),
+	CASE("mx_ibuffered.foreign_send", m_ibuffered, R_FOREIGN_SEND, API_MX, MX_BAD_REQUEST, VIA_EP),
 	CASE("mx_ibuffered.null_result", m_ibuffered, P_NULL_RESULT, API_MX, MX_BAD_REQUEST, VIA_EP),
 	CASE("mx_ibuffered.receive", m_ibuffered, R_RECV, API_MX, MX_BAD_REQUEST, VIA_NONE),
 	CASE("mx_ibuffered.connect", m_ibuffered, R_CONN, API_MX, MX_BAD_REQUEST, VIA_NONE),
@@ -763,6 +771,11 @@ static void setup_omx(void)
 	/* live ones. */
 	BAD_MUST(omx_irecv(oep, buf, sizeof(buf), 0x104, ~(uint64_t)0, NULL, &o_recv));
 	BAD_MUST(omx_irecv(oep2, buf, sizeof(buf), 0x105, ~(uint64_t)0, NULL, &o_foreign));
+	{
+		omx_endpoint_addr_t a2;
+		BAD_MUST(omx_get_endpoint_addr(oep2, &a2));
+		BAD_MUST(omx_isend(oep2, buf, 8, a2, 0x108, NULL, &o_foreign_send));
+	}
 	BAD_MUST(omx_isend(oep, buf, 8, oaddr, 0x106, NULL, &o_send));
 	BAD_MUST(omx_iconnect(oep, onic, oeid, BAD_KEY, 0x107, NULL, &o_conn));
 
@@ -808,6 +821,11 @@ static void setup_mx(void)
 
 	BAD_MUST(mx_irecv(mep, &seg, 1, 0x104, MX_MATCH_MASK_NONE, NULL, &m_recv));
 	BAD_MUST(mx_irecv(mep2, &seg, 1, 0x105, MX_MATCH_MASK_NONE, NULL, &m_foreign));
+	{
+		mx_endpoint_addr_t a2;
+		BAD_MUST(mx_get_endpoint_addr(mep2, &a2));
+		BAD_MUST(mx_isend(mep2, &small, 1, a2, 0x108, NULL, &m_foreign_send));
+	}
 	BAD_MUST(mx_isend(mep, &small, 1, maddr, 0x106, NULL, &m_send));
 	BAD_MUST(mx_iconnect(mep, mnic, meid, BAD_KEY, 0x107, NULL, &m_conn));
 

@@ -36,6 +36,36 @@
 		exit(1);                                                \
 	} while (0)
 
+/*
+ * check_soft_failures counts the failures reported by CHECK_SOFT, which
+ * prints the FAIL line but lets the program go on; a program using it ends
+ * with "return check_soft_failures ? 1 : 0" (or CHECK_SOFT_DONE()).
+ */
+static int check_soft_failures __attribute__((unused));
+
+/* CHECK_SOFT reports a failed condition without stopping the program. */
+#define CHECK_SOFT(cond, ...)                                           \
+	do {                                                            \
+		if (!(cond)) {                                          \
+			fprintf(stderr, "FAIL: %s:%d: check failed: %s: ", \
+				__FILE__, __LINE__, #cond);             \
+			fprintf(stderr, __VA_ARGS__);                   \
+			fputc('\n', stderr);                            \
+			fflush(stderr);                                 \
+			check_soft_failures++;                          \
+		}                                                       \
+	} while (0)
+
+/* CHECK_SOFT_DONE exits 1 if a CHECK_SOFT failed. */
+#define CHECK_SOFT_DONE()                                               \
+	do {                                                            \
+		if (check_soft_failures) {                              \
+			fprintf(stderr, "FAIL: %d soft check(s) failed\n", \
+				check_soft_failures);                   \
+			exit(1);                                        \
+		}                                                       \
+	} while (0)
+
 /* CHECK fails when cond is false. */
 #define CHECK(cond)                                                     \
 	do {                                                            \

@@ -19,7 +19,8 @@
  *     TRUNCATED (xfer 0) above; issend is TRUNCATED (xfer 0) unless the
  *     length is 0.
  * -S (self mode) unsets them: self messages give the sender's buffer when
- * the send has a single segment (NULL otherwise); FINISHED completes the send
+ * the send has a single segment (for 0 bytes: any non-NULL pointer), NULL
+ * otherwise; FINISHED completes the send
  * with success and xfer = length; CONTINUE + 0-byte receive truncates it
  * (TRUNCATED, xfer 0) unless the length is 0.
  *
@@ -78,7 +79,11 @@ static omx_unexp_handler_action_t handler(void *context, omx_endpoint_addr_t sou
 		herr(h, msg);
 	}
 
-	if (self_mode) {
+	if (self_mode && h->kind != SEND_ISENDV && h->len == 0) {
+		/* nothing can be read through it: any non-NULL pointer will do */
+		if (data == NULL)
+			herr(h, "self mode: data_if_available is NULL for a 0-byte single-segment message");
+	} else if (self_mode) {
 		const void *want = h->kind == SEND_ISENDV ? NULL : h->sbuf;
 		if (data != want) {
 			snprintf(msg, sizeof(msg), "self mode: data_if_available %p, want %p (%s)", data, want,
