@@ -52,7 +52,9 @@ func omx_open_endpoint(board, index, key C.uint32_t, params *C.omx_endpoint_para
 }
 
 //export omx_close_endpoint
-func omx_close_endpoint(ep C.omx_endpoint_t) C.omx_return_t { return ret(coreClose(unsafe.Pointer(ep))) }
+func omx_close_endpoint(ep C.omx_endpoint_t) C.omx_return_t {
+	return ret(coreClose(unsafe.Pointer(ep)))
+}
 
 //export omx_wakeup
 func omx_wakeup(ep C.omx_endpoint_t) C.omx_return_t {

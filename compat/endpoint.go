@@ -2,6 +2,7 @@ package compat
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/open-mx-go/open-mx-go/engine"
 )
@@ -60,6 +61,13 @@ func (l *Library) OpenEndpoint(board, index, key uint32, params []Param) (*engin
 	ep, err := eng.OpenEndpoint(board, index, key, opt)
 	if err != nil {
 		return nil, l.FailGlobal(err)
+	}
+	if cpus, err := BindingCPUs(cfg.ProcessBinding, ep.Board().NICID, ep.Index(), os.ReadFile); err != nil {
+		l.FatalError(err.Error())
+	} else if len(cpus) > 0 {
+		if err := bindThread(cpus); err != nil && cfg.Verbose {
+			Stderr(l.Prefix() + "binding to CPUs " + fmt.Sprint(cpus) + ": " + err.Error() + "\n")
+		}
 	}
 	ep.Progress()
 	return ep, Success

@@ -9,17 +9,17 @@ type Status uint32
 
 // Completion codes a request can end with (spec/api.md §7.19).
 const (
-	StatusSuccess                     Status = 0
-	StatusNoResources                 Status = 15
-	StatusRemoteEndpointBadID         Status = 32
-	StatusRemoteEndpointClosed        Status = 33
-	StatusRemoteEndpointBadKey        Status = 34
-	StatusCancelled                   Status = 90
-	StatusRemoteRDMAWindowBadID       Status = 91
-	StatusRemoteEndpointUnreachable   Status = 92
-	StatusRemoteEndpointBadSession    Status = 93
-	StatusMessageAborted              Status = 94
-	StatusMessageTruncated            Status = 95
+	StatusSuccess                   Status = 0
+	StatusNoResources               Status = 15
+	StatusRemoteEndpointBadID       Status = 32
+	StatusRemoteEndpointClosed      Status = 33
+	StatusRemoteEndpointBadKey      Status = 34
+	StatusCancelled                 Status = 90
+	StatusRemoteRDMAWindowBadID     Status = 91
+	StatusRemoteEndpointUnreachable Status = 92
+	StatusRemoteEndpointBadSession  Status = 93
+	StatusMessageAborted            Status = 94
+	StatusMessageTruncated          Status = 95
 )
 
 // Errors returned by Engine and Endpoint methods. The compat package maps

@@ -20,6 +20,7 @@
 #include "mxutil.h"
 
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 enum kind { K_WAIT_SEND, K_WAIT_RECV, K_PROBE, K_PEEK, K_WAIT_ANY, K_WAIT_SEND_LONG, K_WAIT_RECV_LONG };
@@ -32,6 +33,7 @@ struct waiter {
 	pthread_t th;
 	enum kind kind;
 	volatile int started;
+	volatile long tid;
 	volatile int done;
 	int ret;
 	uint32_t result;
@@ -39,6 +41,27 @@ struct waiter {
 
 static mx_endpoint_t ep;
 static mx_request_t sreq[2], rreq[2];
+
+/*
+ * thread_state returns the scheduler state letter of a thread of this
+ * process (R running, S sleeping, ...), or '?' if it cannot be read.
+ */
+static char thread_state(long tid)
+{
+	char path[64], line[512];
+	FILE *f;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/stat", tid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return '?';
+	p = fgets(line, sizeof(line), f);
+	fclose(f);
+	if (p == NULL || (p = strrchr(line, ')')) == NULL || p[1] != ' ')
+		return '?';
+	return p[2];
+}
 
 static void *waiter_main(void *arg)
 {
@@ -48,6 +71,7 @@ static void *waiter_main(void *arg)
 	uint32_t result = 7;
 	mx_return_t ret = MX_BAD_BAD_BAD;
 
+	__atomic_store_n(&w->tid, (long)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
 	__atomic_store_n(&w->started, 1, __ATOMIC_SEQ_CST);
 	switch (w->kind) {
 	case K_WAIT_SEND:
@@ -122,6 +146,15 @@ int main(void)
 	for (int i = 0; i < NTHREADS; i++)
 		while (!__atomic_load_n(&w[i].started, __ATOMIC_SEQ_CST))
 			sleep_ms(1);
+	/*
+	 * A wakeup only releases threads already blocked, so give every thread
+	 * time to block: wait (at most 3 s, for slow machines) until each is
+	 * asleep in the kernel, then 300 ms more.
+	 */
+	t0 = now_ms();
+	for (int i = 0; i < NTHREADS; i++)
+		while (thread_state(w[i].tid) == 'R' && now_ms() - t0 < 3000)
+			sleep_ms(5);
 	sleep_ms(300);
 	for (int i = 0; i < NTHREADS; i++)
 		if (__atomic_load_n(&w[i].done, __ATOMIC_SEQ_CST))
