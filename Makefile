@@ -41,7 +41,7 @@ SELFBENCH := $(wildcard tests/bench/selfbench.c)
 
 export CGO_ENABLED := 1
 
-.PHONY: all lib tools examples install uninstall test check generate bench fuzz clean help
+.PHONY: all lib tools examples demo install uninstall test check generate bench fuzz clean help
 .DELETE_ON_ERROR:
 
 all: lib tools examples
@@ -73,6 +73,10 @@ $(addprefix build/bin/,$(EXAMPLES)): build/bin/%: examples/%.c $(HEADERS) $(LIB)
 	@mkdir -p build/bin
 	$(CC) -std=gnu99 $(CFLAGS) -I include -o $@ $< \
 		-L build/lib -Wl,-rpath,'$$ORIGIN/../lib' -lmyriexpress -lpthread
+
+# The quick-start demo: the MX API walkthrough, run from build/.
+demo: lib build/bin/mx_walkthrough
+	build/bin/mx_walkthrough
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR)
@@ -136,6 +140,7 @@ help:
 	@echo '  lib            build/lib/$(SONAME) and the links $(LINKS)'
 	@echo '  tools          build/bin/<name> for each tools/<name>/'
 	@echo '  examples       build/bin/<name> for each examples/<name>.c'
+	@echo '  demo           build and run the MX API walkthrough (examples/mx_walkthrough.c)'
 	@echo '  install        lib, headers, pkg-config files, tools and examples under $$(DESTDIR)$$(PREFIX)'
 	@echo '  uninstall      remove what install put there (directories stay)'
 	@echo '  test           go test -count=1 -timeout 9m ./...   (the test command)'
