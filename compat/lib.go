@@ -72,6 +72,7 @@ type Library struct {
 	opened      bool // an endpoint was opened once: communication knobs read
 	cfg         Config
 	eng         *engine.Engine
+	engAny      atomic.Pointer[engine.Engine] // eng, readable without mu
 	global      atomic.Pointer[Handler]
 	appGlobal   atomic.Bool // the application installed the global handler
 }
@@ -103,12 +104,8 @@ func (l *Library) Engine() (*engine.Engine, error) {
 }
 
 // EngineAny returns the engine even after finalize (nil before the first
-// init): endpoints stay usable until closed.
-func (l *Library) EngineAny() *engine.Engine {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.eng
-}
+// init): endpoints stay usable until closed. Lock-free (hot path).
+func (l *Library) EngineAny() *engine.Engine { return l.engAny.Load() }
 
 // Prefix returns the message prefix.
 func (l *Library) Prefix() string {
@@ -160,6 +157,7 @@ func (l *Library) Init(api int) Code {
 			Stderr(expandPrefix(cfg.VerbosePrefix) + err.Error() + "\n")
 		}
 		l.eng = engine.New(l.engineConfig(cfg, boards))
+		l.engAny.Store(l.eng)
 	}
 	l.initialized = true
 	return Success

@@ -95,7 +95,7 @@ func (ep *Endpoint) Disconnect(a Address) error {
 			ep.completeLocked(ls.req, StatusRemoteEndpointUnreachable)
 		}
 	}
-	for r := range ep.mu.reqs {
+	for _, r := range ep.requestsLocked() {
 		if r.partner == p && r.state == reqPending && r.kind == KindSend {
 			ep.completeLocked(r, StatusRemoteEndpointUnreachable)
 		}

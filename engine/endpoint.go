@@ -51,7 +51,7 @@ type Endpoint struct {
 		waiters        map[*waiter]struct{}
 		pendingErr     []*Request
 		largeSends     map[*largeSend]struct{}
-		reqs           map[*Request]struct{} // every live request
+		forgotten      []*Request // forgotten pending requests (no handle)
 	}
 }
 
@@ -86,7 +86,6 @@ func newEndpoint(e *Engine, cfg Config, b Board, index, key uint32, opt Endpoint
 	ep.mu.partners = make(map[partnerKey]*Partner)
 	ep.mu.waiters = make(map[*waiter]struct{})
 	ep.mu.largeSends = make(map[*largeSend]struct{})
-	ep.mu.reqs = make(map[*Request]struct{})
 	ep.sig.init()
 	return ep
 }
@@ -247,12 +246,9 @@ func (ep *Endpoint) Close() error {
 		ls.abort()
 	}
 	ep.mu.largeSends = nil
-	for r := range ep.mu.reqs {
-		ep.eng.requests.remove(r.handle)
-		r.state = reqFreed
-		r.segs = nil
+	for _, r := range ep.requestsLocked() {
+		ep.freeLocked(r)
 	}
-	ep.mu.reqs = nil
 	ep.mu.posted, ep.mu.done = reqList{}, reqList{done: true}
 	ep.mu.pendingErr = nil
 	for k, p := range ep.mu.partners {
@@ -267,6 +263,23 @@ func (ep *Endpoint) Close() error {
 	ep.sig.broadcast()
 	ep.eng.release(ep)
 	return nil
+}
+
+// requestsLocked returns the endpoint's live requests, those the
+// application forgot included.
+func (ep *Endpoint) requestsLocked() []*Request {
+	var rs []*Request
+	for _, r := range ep.eng.requests.snapshot() {
+		if r.ep == ep {
+			rs = append(rs, r)
+		}
+	}
+	for _, r := range ep.mu.forgotten {
+		if r.state != reqFreed {
+			rs = append(rs, r)
+		}
+	}
+	return rs
 }
 
 // refuseMessage tells the sender of a message that will never be received.

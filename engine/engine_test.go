@@ -497,3 +497,24 @@ func TestConcurrentEndpoints(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestForgottenRequestsDoNotAccumulate(t *testing.T) {
+	e := newTestEngine(t, nil)
+	a := open(t, e, 0)
+	for i := 0; i < 10000; i++ {
+		r, _ := a.Recv(nil, 1, ^uint64(0), 0, false)
+		if err := a.Forget(r.Handle()); err != nil {
+			t.Fatal(err)
+		}
+		a.Send(nil, a.Address(), 1, 0, false, true)
+	}
+	a.mu.Lock()
+	n := len(a.mu.forgotten)
+	a.mu.Unlock()
+	if n > 64 {
+		t.Fatalf("%d forgotten requests still tracked after they completed", n)
+	}
+	if s := e.Stats(); s.Requests != 0 {
+		t.Fatalf("%d requests left", s.Requests)
+	}
+}

@@ -90,3 +90,16 @@ func (t *table[T]) len() int {
 	defer t.mu.RUnlock()
 	return t.n
 }
+
+// snapshot returns the live values.
+func (t *table[T]) snapshot() []T {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	vals := make([]T, 0, t.n)
+	for i := range t.slots {
+		if t.slots[i].used {
+			vals = append(vals, t.slots[i].val)
+		}
+	}
+	return vals
+}

@@ -124,12 +124,13 @@ func (b *inbox) close() []event {
 }
 
 // signal wakes blocked callers when something happened on an endpoint: a
-// channel closed and replaced at each broadcast, plus a generation counter
-// polled while spinning. Leaf lock.
+// channel closed and replaced at a broadcast when a caller took it, plus a
+// generation counter polled while spinning. Leaf lock.
 type signal struct {
-	mu  sync.Mutex
-	ch  chan struct{}
-	gen atomic.Uint64
+	mu    sync.Mutex
+	ch    chan struct{}
+	armed bool // ch was handed to a waiter
+	gen   atomic.Uint64
 }
 
 func (s *signal) init() { s.ch = make(chan struct{}) }
@@ -137,14 +138,18 @@ func (s *signal) init() { s.ch = make(chan struct{}) }
 func (s *signal) current() (chan struct{}, uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.armed = true
 	return s.ch, s.gen.Load()
 }
 
 func (s *signal) broadcast() {
 	s.mu.Lock()
 	s.gen.Add(1)
-	close(s.ch)
-	s.ch = make(chan struct{})
+	if s.armed {
+		close(s.ch)
+		s.ch = make(chan struct{})
+		s.armed = false
+	}
 	s.mu.Unlock()
 }
 
@@ -307,7 +312,6 @@ func (ep *Endpoint) newRequestLocked(kind RequestKind, ctx uintptr) *Request {
 	r := &Request{ep: ep, kind: kind, state: reqPending}
 	r.status.Context = ctx
 	r.handle = ep.eng.requests.add(r)
-	ep.mu.reqs[r] = struct{}{}
 	return r
 }
 
@@ -318,7 +322,6 @@ func (ep *Endpoint) freeLocked(r *Request) {
 	}
 	r.state = reqFreed
 	r.segs = nil
-	delete(ep.mu.reqs, r)
 	ep.eng.requests.remove(r.handle)
 }
 
@@ -394,10 +397,18 @@ func completionMessage(r *Request) string {
 // forever; 0 means a single check. cond runs with ep.mu held after a
 // progression pass.
 func (ep *Endpoint) waitLocked(timeoutMs uint32, cond func() bool) bool {
-	if timeoutMs == 0 { // test, ipeek, iprobe: one pass, nothing to register
-		ep.progressLocked()
-		ep.flushErrorsLocked()
-		return !ep.mu.closed && cond()
+	// test, ipeek, iprobe, and waits already satisfied: one pass, nothing
+	// to register.
+	ep.progressLocked()
+	ep.flushErrorsLocked()
+	if ep.mu.closed {
+		return false
+	}
+	if cond() {
+		return true
+	}
+	if timeoutMs == 0 {
+		return false
 	}
 	w := &waiter{}
 	ep.mu.waiters[w] = struct{}{}

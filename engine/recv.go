@@ -216,6 +216,17 @@ func (ep *Endpoint) Forget(h uint64) error {
 	// The application gave the handle up: it stops working now, the request
 	// lives on until it completes.
 	ep.eng.requests.remove(r.handle)
+	if len(ep.mu.forgotten) >= 32 && len(ep.mu.forgotten) == cap(ep.mu.forgotten) {
+		live := ep.mu.forgotten[:0]
+		for _, f := range ep.mu.forgotten {
+			if f.state != reqFreed {
+				live = append(live, f)
+			}
+		}
+		clear(ep.mu.forgotten[len(live):])
+		ep.mu.forgotten = live
+	}
+	ep.mu.forgotten = append(ep.mu.forgotten, r)
 	return nil
 }
 

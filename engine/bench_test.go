@@ -1,0 +1,53 @@
+package engine
+
+import "testing"
+
+func benchEngine(b *testing.B) *Engine {
+	return New(Config{Boards: []Board{{Index: 0, NICID: testNIC, Hostname: "node:0", NUMANode: -1}}})
+}
+
+// BenchmarkTestIdle measures one Test on an idle endpoint with a pending
+// receive (the engine part of mx_test).
+func BenchmarkTestIdle(b *testing.B) {
+	e := benchEngine(b)
+	ep, _ := e.OpenEndpoint(0, 0, 1, EndpointOptions{})
+	defer ep.Close()
+	r, _ := ep.Recv(nil, 1, ^uint64(0), 0, false)
+	b.ResetTimer()
+	for range b.N {
+		if _, ok, _ := ep.Test(r.Handle()); ok {
+			b.Fatal("completed")
+		}
+	}
+}
+
+func benchPingPong(b *testing.B, n int, cross bool) {
+	e := benchEngine(b)
+	a, _ := e.OpenEndpoint(0, 0, 1, EndpointOptions{})
+	defer a.Close()
+	peer := a
+	if cross {
+		peer, _ = e.OpenEndpoint(0, 1, 1, EndpointOptions{})
+		defer peer.Close()
+	}
+	src, dst := [][]byte{make([]byte, n)}, [][]byte{make([]byte, n)}
+	b.SetBytes(int64(n))
+	b.ResetTimer()
+	for range b.N {
+		r, _ := peer.Recv(dst, 0, 0, 0, false)
+		s, _ := a.Send(src, peer.Address(), 0, 0, false, false)
+		if _, ok, _ := peer.Test(r.Handle()); !ok {
+			b.Fatal("receive not done")
+		}
+		if _, ok, _ := a.Wait(s.Handle(), 1000); !ok {
+			b.Fatal("send not done")
+		}
+	}
+}
+
+func BenchmarkSelf0(b *testing.B)     { benchPingPong(b, 0, false) }
+func BenchmarkSelf4KiB(b *testing.B)  { benchPingPong(b, 4096, false) }
+func BenchmarkSelf1MiB(b *testing.B)  { benchPingPong(b, 1<<20, false) }
+func BenchmarkCross0(b *testing.B)    { benchPingPong(b, 0, true) }
+func BenchmarkCross4KiB(b *testing.B) { benchPingPong(b, 4096, true) }
+func BenchmarkCross1MiB(b *testing.B) { benchPingPong(b, 1<<20, true) }
