@@ -397,28 +397,15 @@ func completionMessage(r *Request) string {
 // forever; 0 means a single check. cond runs with ep.mu held after a
 // progression pass.
 func (ep *Endpoint) waitLocked(timeoutMs uint32, cond func() bool) bool {
-	// test, ipeek, iprobe, and waits already satisfied: one pass, nothing
-	// to register.
-	ep.progressLocked()
-	ep.flushErrorsLocked()
-	if ep.mu.closed {
-		return false
-	}
-	if cond() {
-		return true
-	}
-	if timeoutMs == 0 {
-		return false
-	}
-	w := &waiter{}
-	ep.mu.waiters[w] = struct{}{}
-	defer delete(ep.mu.waiters, w)
-	var deadline time.Time
-	if timeoutMs != 0xffffffff {
-		deadline = time.Now().Add(time.Duration(timeoutMs) * time.Millisecond)
-	}
-	var timer *time.Timer
+	var (
+		w        *waiter // registered after the first unsuccessful pass
+		deadline time.Time
+		timer    *time.Timer
+	)
 	defer func() {
+		if w != nil {
+			delete(ep.mu.waiters, w)
+		}
 		if timer != nil {
 			timer.Stop()
 		}
@@ -432,16 +419,23 @@ func (ep *Endpoint) waitLocked(timeoutMs uint32, cond func() bool) bool {
 		if cond() {
 			return true
 		}
-		if w.woken || timeoutMs == 0 || (!deadline.IsZero() && !time.Now().Before(deadline)) {
+		if timeoutMs == 0 {
+			return false
+		}
+		if w == nil {
+			w = &waiter{}
+			ep.mu.waiters[w] = struct{}{}
+			if timeoutMs != 0xffffffff {
+				deadline = time.Now().Add(time.Duration(timeoutMs) * time.Millisecond)
+			}
+		}
+		if w.woken || (!deadline.IsZero() && !time.Now().Before(deadline)) {
 			return false
 		}
 		ch, gen := ep.sig.current()
 		ep.mu.Unlock()
 		ep.block(ch, gen, deadline, &timer)
 		ep.mu.Lock()
-		if ep.mu.closed {
-			return false
-		}
 	}
 }
 

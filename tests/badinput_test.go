@@ -18,7 +18,6 @@ package tests
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -39,23 +38,6 @@ const badSkipStatus = 77
 var badLeakKeys = []string{"endpoints", "requests", "partners", "goroutines", "files"}
 
 var badLeakLine = regexp.MustCompile(`(?m)^OMX: leaks: (.*)$`)
-
-// badEnv is the environment of every run: a private node state directory
-// (so parallel tests never share endpoint indexes), the leak report, and
-// the loopback interface as the only board unless the caller chose boards.
-func badEnv(t *testing.T) []string {
-	env := []string{"OMX_RUNDIR=" + t.TempDir(), "OMX_DEBUG_LEAKS=1"}
-	if os.Getenv("OMX_IFNAMES") == "" {
-		env = append(env, "OMX_IFNAMES=lo")
-	}
-	return env
-}
-
-func badCompile(t *testing.T, prog string) string {
-	t.Helper()
-	src := filepath.Join(testlib.Root(), "tests", "c", prog+".c")
-	return testlib.CompileC(t, prog, []string{src})
-}
 
 // badResults is what a program printed on stdout.
 type badResults struct {
@@ -157,7 +139,7 @@ func TestBadInput(t *testing.T) {
 	for _, prog := range badPrograms {
 		t.Run(prog, func(t *testing.T) {
 			t.Parallel()
-			bin := badCompile(t, prog)
+			bin := testlib.CompileTestC(t, prog)
 			list := testlib.MustRun(t, 30*time.Second, nil, bin, "--list")
 			var names []string
 			seen := map[string]bool{}
@@ -172,7 +154,7 @@ func TestBadInput(t *testing.T) {
 				t.Fatalf("%s --list printed %d cases:\n%s", prog, len(names), list.Stdout)
 			}
 
-			res := testlib.Run(t, 3*time.Minute, badEnv(t), bin)
+			res := testlib.Run(t, 3*time.Minute, testlib.CEnv(t), bin)
 			got := badParse(res.Stdout)
 			if res.ExitCode == badSkipStatus && got.skip != "" {
 				testlib.Skip(t, prog+": "+got.skip)
@@ -212,8 +194,8 @@ func TestBadInput(t *testing.T) {
 // TestBadInputLeaks runs bad_leaks: requests left in every state, every
 // endpoint closed, finalize; nothing may remain.
 func TestBadInputLeaks(t *testing.T) {
-	bin := badCompile(t, "bad_leaks")
-	res := testlib.Run(t, 3*time.Minute, badEnv(t), bin)
+	bin := testlib.CompileTestC(t, "bad_leaks")
+	res := testlib.Run(t, 3*time.Minute, testlib.CEnv(t), bin)
 	got := badParse(res.Stdout)
 	for _, line := range got.order {
 		t.Errorf("FAIL %s", line)
@@ -243,7 +225,7 @@ func TestBadInputLeaks(t *testing.T) {
 // status 255 (exit(-1)); before init the line reads "OMX: BeforeInit: ...";
 // OMX_FATAL_ERRORS=0 (or its MX alias) makes the default handler return.
 func TestBadInputFatal(t *testing.T) {
-	bin := badCompile(t, "bad_misc")
+	bin := testlib.CompileTestC(t, "bad_misc")
 	badEndpoint := `(?m)^OMX: .+: Bad Endpoint$`
 	for _, tc := range []struct {
 		name, mode string

@@ -11,8 +11,6 @@ package tests
 // every program closes its endpoints before finalizing.
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -36,22 +34,6 @@ var (
 	ctestPassLine = regexp.MustCompile(`(?m)^.*: PASS$`)
 	ctestLeakLine = regexp.MustCompile(`(?m)^OMX: leaks: (.*)$`)
 )
-
-// ctestEnv is the base environment of every run.
-func ctestEnv(t *testing.T) []string {
-	env := []string{"OMX_RUNDIR=" + t.TempDir(), "OMX_DEBUG_LEAKS=1"}
-	if os.Getenv("OMX_IFNAMES") == "" {
-		env = append(env, "OMX_IFNAMES=lo")
-	}
-	return env
-}
-
-// ctestBuild compiles tests/c/<prog>.c.
-func ctestBuild(t *testing.T, prog string) string {
-	t.Helper()
-	src := filepath.Join(testlib.Root(), "tests", "c", prog+".c")
-	return testlib.CompileC(t, prog, []string{src})
-}
 
 // ctestCheckLeaks asserts every leak line of stderr counts zero everywhere,
 // and that there is at least one (the program finalized).
@@ -79,10 +61,10 @@ func ctestCheckLeaks(t *testing.T, stderr string) {
 // ctestRun runs prog in each mode as a subtest and checks the outcome.
 func ctestRun(t *testing.T, prog string, modes []ctestMode) {
 	t.Parallel()
-	bin := ctestBuild(t, prog)
+	bin := testlib.CompileTestC(t, prog)
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
-			env := append(ctestEnv(t), m.env...)
+			env := append(testlib.CEnv(t), m.env...)
 			start := time.Now()
 			res := testlib.MustRun(t, ctestTimeout, env, bin, m.args...)
 			t.Logf("%s %s (%v, env %v):\n%s", prog, strings.Join(m.args, " "), time.Since(start).Round(time.Millisecond),
@@ -165,8 +147,8 @@ func TestCTruncate(t *testing.T) {
 // Truncated" on stderr.
 func TestCTruncateFatal(t *testing.T) {
 	t.Parallel()
-	bin := ctestBuild(t, "truncate")
-	env := append(ctestEnv(t), "OMX_FATAL_ERRORS=1", "OMX_VERBOSE_PREFIX=OMX: ")
+	bin := testlib.CompileTestC(t, "truncate")
+	env := append(testlib.CEnv(t), "OMX_FATAL_ERRORS=1", "OMX_VERBOSE_PREFIX=OMX: ")
 	res := testlib.Run(t, ctestTimeout, env, bin, "-F")
 	if res.ExitCode != 255 {
 		t.Errorf("exit status %d, want 255\nstdout:\n%s\nstderr:\n%s", res.ExitCode, res.Stdout, res.Stderr)

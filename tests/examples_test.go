@@ -43,7 +43,7 @@ func TestExamples(t *testing.T) {
 			if !ok {
 				return
 			}
-			res := testlib.MustRun(t, 60*time.Second, ctestEnv(t), bin)
+			res := testlib.MustRun(t, 60*time.Second, testlib.CEnv(t), bin)
 			for _, line := range want {
 				if !strings.Contains(res.Stdout, line) {
 					t.Errorf("stdout lacks %q:\n%s", line, res.Stdout)
