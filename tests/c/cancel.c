@@ -33,25 +33,6 @@
 #define KEY 0x12345678u
 #define WAIT_MS 30000u
 
-static int handler_calls;
-static int handler_last_code;
-static char handler_last_msg[256];
-
-static omx_return_t counting_handler(char *msg, omx_return_t code)
-{
-	handler_calls++;
-	handler_last_code = (int)code;
-	snprintf(handler_last_msg, sizeof(handler_last_msg), "%s", msg ? msg : "(null)");
-	return code;
-}
-
-static mx_return_t mx_counting_handler(char *msg, mx_return_t code)
-{
-	handler_calls++;
-	handler_last_code = (int)code;
-	snprintf(handler_last_msg, sizeof(handler_last_msg), "%s", msg ? msg : "(null)");
-	return code;
-}
 
 static void nothing_done(omx_endpoint_t ep)
 {

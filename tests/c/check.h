@@ -249,4 +249,26 @@ static inline void *xmalloc(size_t len)
 /* GUARD is the byte written around receive buffers. */
 #define GUARD 0xa5
 
+
+#if defined(MYRIEXPRESS_H) && defined(__open_mx_h__)
+/* Error handlers that count their calls and remember the last code and
+ * message, for programs using both APIs. */
+static int handler_calls;
+static int handler_last_code;
+static char handler_last_msg[300];
+
+static __attribute__((unused)) omx_return_t counting_handler(char *msg, omx_return_t code)
+{
+	handler_calls++;
+	handler_last_code = (int)code;
+	snprintf(handler_last_msg, sizeof(handler_last_msg), "%s", msg ? msg : "(null)");
+	return code;
+}
+
+static __attribute__((unused)) mx_return_t mx_counting_handler(char *msg, mx_return_t code)
+{
+	return (mx_return_t)counting_handler(msg, (omx_return_t)code);
+}
+#endif
+
 #endif /* OMX_TESTS_CHECK_H */

@@ -41,25 +41,6 @@ static const char *code_name(int c)
 #define KEY 0x12345678u
 #define WAIT_MS 30000u
 
-static int hcalls;
-static int hlast;
-static char hmsg[300];
-
-static mx_return_t mx_counting(char *msg, mx_return_t code)
-{
-	hcalls++;
-	hlast = (int)code;
-	snprintf(hmsg, sizeof(hmsg), "%s", msg ? msg : "(null)");
-	return code;
-}
-
-static omx_return_t omx_counting(char *msg, omx_return_t code)
-{
-	hcalls++;
-	hlast = (int)code;
-	snprintf(hmsg, sizeof(hmsg), "%s", msg ? msg : "(null)");
-	return code;
-}
 
 static int ep_hcalls;
 static omx_return_t omx_ep_counting(char *msg, omx_return_t code)
@@ -72,20 +53,20 @@ static omx_return_t omx_ep_counting(char *msg, omx_return_t code)
 /* EXPECT_HANDLED: the call returns code and the handler saw it once */
 #define EXPECT_HANDLED(call, code)                                                       \
 	do {                                                                             \
-		hcalls = 0;                                                              \
+		handler_calls = 0;                                                              \
 		CHECK_RC(call, code);                                                    \
-		CHECK_MSG(hcalls == 1 && hlast == (int)(code),                           \
+		CHECK_MSG(handler_calls == 1 && handler_last_code == (int)(code),                           \
 			  "error handler: %d calls, last code %d, want one call with %d", \
-			  hcalls, hlast, (int)(code));                                   \
+			  handler_calls, handler_last_code, (int)(code));                                   \
 	} while (0)
 
 /* EXPECT_DIRECT: the call returns code without calling the handler */
 #define EXPECT_DIRECT(call, code)                                                        \
 	do {                                                                             \
-		hcalls = 0;                                                              \
+		handler_calls = 0;                                                              \
 		CHECK_RC(call, code);                                                    \
-		CHECK_MSG(hcalls == 0, "error handler called %d times (code %d), want 0", \
-			  hcalls, hlast);                                                \
+		CHECK_MSG(handler_calls == 0, "error handler called %d times (code %d), want 0", \
+			  handler_calls, handler_last_code);                                                \
 	} while (0)
 
 /* ------------------------------------------------------------------ MX */
@@ -426,23 +407,23 @@ static void mx_endpoints(void)
 	EXPECT_HANDLED(mx_connect(a.ep, b.nic, b.eid, KEY + 1, 5000, &tmp), MX_BAD_CONNECTION_KEY);
 	EXPECT_HANDLED(mx_connect(a.ep, 0x0000fedcba987655ull, 0, KEY, 1000, &tmp), MX_NIC_NOT_FOUND);
 	/* iconnect with a wrong key completes with MX_STATUS_BAD_KEY */
-	hcalls = 0;
+	handler_calls = 0;
 	CHECK_OK(mx_iconnect(a.ep, b.nic, b.eid, KEY + 1, 0x99, &sctx, &sreq));
 	mx_wait_ok(a.ep, &sreq, &st, "iconnect with a wrong key");
 	CHECK_EQ(st.code, MX_STATUS_BAD_KEY);
 	CHECK_EQ(st.match_info, 0x99);
 	CHECK_PTR_EQ(st.context, &sctx);
-	CHECK_EQ(hcalls, 1);
+	CHECK_EQ(handler_calls, 1);
 	printf("connect errors: ok\n");
 
 	/* disconnect: a pending send to B fails; the context is dropped */
 	s = seg(NULL, 0);
 	CHECK_OK(mx_issend(a.ep, &s, 1, ab, 0xdead, NULL, &sreq));
-	hcalls = 0;
+	handler_calls = 0;
 	CHECK_OK(mx_disconnect(a.ep, ab));
 	mx_wait_ok(a.ep, &sreq, &st, "send pending at disconnect");
 	CHECK_EQ(st.code, MX_STATUS_ENDPOINT_UNREACHABLE);
-	CHECK_MSG(hcalls == 1, "the failed send went %d times through the error handler, want 1", hcalls);
+	CHECK_MSG(handler_calls == 1, "the failed send went %d times through the error handler, want 1", handler_calls);
 	CHECK_OK(mx_connect(a.ep, b.nic, b.eid, KEY, 10000, &ab2));
 	ctx = &ctx;
 	CHECK_OK(mx_get_endpoint_addr_context(ab2, &ctx));
@@ -481,10 +462,10 @@ static void mx_main(void)
 	/* spec 6.1: the previous global handler as an MX pointer */
 	CHECK_SOFT(prev == MX_ERRORS_ARE_FATAL, "first mx_set_error_handler returned %p, want MX_ERRORS_ARE_FATAL (%p)",
 		   (void *)prev, (void *)MX_ERRORS_ARE_FATAL);
-	prev = mx_set_error_handler(mx_counting);
+	prev = mx_set_error_handler(mx_counting_handler);
 	CHECK_PTR_EQ(prev, MX_ERRORS_RETURN);
-	prev = mx_set_error_handler(mx_counting);
-	CHECK_PTR_EQ(prev, mx_counting);
+	prev = mx_set_error_handler(mx_counting_handler);
+	CHECK_PTR_EQ(prev, mx_counting_handler);
 
 	mx_info();
 	mx_strings();
@@ -611,7 +592,7 @@ static void omx_main(void)
 	char buf[8];
 
 	/* before init: the handler can be installed, calls report NOT_INITIALIZED */
-	omx_set_error_handler(NULL, omx_counting);
+	omx_set_error_handler(NULL, counting_handler);
 	EXPECT_HANDLED(omx_board_number_to_nic_id(0, &nic), OMX_NOT_INITIALIZED);
 	EXPECT_HANDLED(omx_open_endpoint(0, OMX_ANY_ENDPOINT, KEY, NULL, 0, &ep), OMX_NOT_INITIALIZED);
 	{
@@ -619,18 +600,18 @@ static void omx_main(void)
 		EXPECT_HANDLED(omx_hostname_to_nic_id(h, &nic), OMX_NOT_INITIALIZED);
 	}
 	/* spec 5.27: BOARD_COUNT before init returns NOT_INITIALIZED directly */
-	hcalls = 0;
+	handler_calls = 0;
 	CHECK_RC(omx_get_info(NULL, OMX_INFO_BOARD_COUNT, NULL, 0, &v, sizeof(v)), OMX_NOT_INITIALIZED);
-	CHECK_SOFT(hcalls == 0, "omx_get_info(BOARD_COUNT) before init called the error handler %d times, want 0",
-		   hcalls);
+	CHECK_SOFT(handler_calls == 0, "omx_get_info(BOARD_COUNT) before init called the error handler %d times, want 0",
+		   handler_calls);
 
 	CHECK_OK(omx_init());
 	CHECK_OK(omx_init());
 	/* the handler installed before init is kept */
 	EXPECT_HANDLED(omx_board_number_to_nic_id(200, &nic), OMX_BOARD_NOT_FOUND);
 	prev = omx_set_error_handler(NULL, OMX_ERRORS_RETURN);
-	CHECK_PTR_EQ(prev, omx_counting);
-	prev = omx_set_error_handler(NULL, omx_counting);
+	CHECK_PTR_EQ(prev, counting_handler);
+	prev = omx_set_error_handler(NULL, counting_handler);
 	CHECK_PTR_EQ(prev, OMX_ERRORS_RETURN);
 
 	CHECK_OK(omx_board_number_to_nic_id(0, &nic0));
@@ -643,10 +624,10 @@ static void omx_main(void)
 	CHECK_PTR_EQ(prev, NULL);
 	prev = omx_set_error_handler(ep, omx_ep_counting);
 	CHECK_PTR_EQ(prev, omx_ep_counting);
-	hcalls = ep_hcalls = 0;
+	handler_calls = ep_hcalls = 0;
 	CHECK_RC(omx_irecv(ep, buf, sizeof(buf), 0x3, 0x1, NULL, &req), OMX_BAD_MATCH_MASK);
 	CHECK_EQ(ep_hcalls, 1);
-	CHECK_EQ(hcalls, 0);
+	CHECK_EQ(handler_calls, 0);
 	prev = omx_set_error_handler(ep, NULL);
 	CHECK_PTR_EQ(prev, omx_ep_counting);
 	EXPECT_HANDLED(omx_irecv(ep, buf, sizeof(buf), 0x3, 0x1, NULL, &req), OMX_BAD_MATCH_MASK);
