@@ -97,8 +97,11 @@ uninstall:
 		$(addprefix $(DESTDIR)$(PKGCONFIGDIR)/,myriexpress.pc open-mx.pc) \
 		$(addprefix $(DESTDIR)$(BINDIR)/,$(TOOLS) $(EXAMPLES))
 
+# Every test, then the pure packages again under the race detector (it
+# cannot run inside the c-shared library).
 test:
 	$(GO) test -count=1 -timeout 9m ./...
+	$(GO) test -count=1 -race ./engine/... ./compat/...
 
 check:
 	@bad=$$(gofmt -l $$(find . \( -path ./.git -o -path ./build -o -name testdata \) -prune \
@@ -143,7 +146,7 @@ help:
 	@echo '  demo           build and run the MX API walkthrough (examples/mx_walkthrough.c)'
 	@echo '  install        lib, headers, pkg-config files, tools and examples under $$(DESTDIR)$$(PREFIX)'
 	@echo '  uninstall      remove what install put there (directories stay)'
-	@echo '  test           go test -count=1 -timeout 9m ./...   (the test command)'
+	@echo '  test           go test -count=1 -timeout 9m ./..., then -race on engine and compat (the test command)'
 	@echo '  check          gofmt, go vet, generated files up to date'
 	@echo '  generate       regenerate the generated files (tests/abigen, $(MAP))'
 	@echo '  bench          Go benchmarks, then build/bin/omx_selfbench if tests/bench/selfbench.c exists'
