@@ -25,7 +25,7 @@ func (ep *Endpoint) connectStatusLocked(nic uint64, index, key uint32) (*Partner
 }
 
 func (ep *Endpoint) checkPeer(nic uint64) error {
-	if _, ok := ep.eng.BoardByNIC(nic); !ok {
+	if _, ok := ep.eng.peerIndex(nic); !ok {
 		return fmt.Errorf("searching/creating partner for connection to %012x: %w", nic, ErrNICIDNotFound)
 	}
 	return nil
@@ -42,11 +42,39 @@ func (ep *Endpoint) Connect(nic uint64, index, key, timeoutMs uint32) (Address, 
 	}
 	defer ep.unlock()
 	ep.progressLocked()
+	if _, local := ep.eng.BoardByNIC(nic); !local {
+		return ep.connectWireLocked(nic, index, key, timeoutMs)
+	}
 	p, st := ep.connectStatusLocked(nic, index, key)
 	if st != StatusSuccess {
 		return Address{}, fmt.Errorf("completing connection: %w", statusError(st))
 	}
 	return p.address(), nil
+}
+
+// connectWireLocked is the blocking connect to a remote endpoint: an
+// internal iconnect waited for (spec/api.md §5.6).
+func (ep *Endpoint) connectWireLocked(nic uint64, index, key, timeoutMs uint32) (Address, error) {
+	r := ep.newRequestLocked(KindConnect, 0)
+	r.internal = true
+	ep.iconnectWireLocked(r, nic, index, key)
+	ok := ep.waitLocked(timeoutMs, func() bool { return r.state == reqDone })
+	if !ok {
+		if r.state == reqFreed || ep.mu.closed {
+			return Address{}, fmt.Errorf("waiting for connection to complete: %w", ErrTimeout)
+		}
+		ep.dropConnectLocked(r)
+		ep.freeLocked(r)
+		return Address{}, fmt.Errorf("waiting for connection to complete: %w", ErrTimeout)
+	}
+	st := ep.takeLocked(r)
+	if st.Code != StatusSuccess {
+		if st.Code == StatusRemoteEndpointUnreachable {
+			return Address{}, fmt.Errorf("completing connection: %w", ErrTimeout)
+		}
+		return Address{}, fmt.Errorf("completing connection: %w", statusError(st.Code))
+	}
+	return st.Addr, nil
 }
 
 // IConnect posts a connect request (omx_iconnect); its status carries
@@ -63,6 +91,10 @@ func (ep *Endpoint) IConnect(nic uint64, index, key uint32, matchInfo uint64, ct
 	r := ep.newRequestLocked(KindConnect, ctx)
 	r.forgotten = forget
 	r.status.MatchInfo = matchInfo
+	if _, local := ep.eng.BoardByNIC(nic); !local {
+		ep.iconnectWireLocked(r, nic, index, key)
+		return r, nil
+	}
 	p, st := ep.connectStatusLocked(nic, index, key)
 	if p != nil {
 		r.partner = p
@@ -86,6 +118,13 @@ func (ep *Endpoint) Disconnect(a Address) error {
 	p := ep.mu.partners[k]
 	if p == nil {
 		return nil
+	}
+	if p.w != nil {
+		ep.partnerUnreachableLocked(p)
+		for _, pl := range ep.pullsOf(p) {
+			ep.endPullLocked(pl, StatusRemoteEndpointUnreachable)
+		}
+		p.w = nil
 	}
 	for ls := range ep.mu.largeSends {
 		if ls.partner == p {

@@ -3,6 +3,7 @@ package engine
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Endpoint is an open endpoint. Its methods are safe for concurrent use.
@@ -24,7 +25,15 @@ type Endpoint struct {
 	endpointMax     uint32
 	eagerMax        uint32 // to other endpoints of this host
 	spin            bool
-	spinTime        int64 // ns
+	spinTime        int64     // ns
+	net             *netState // nil: no network path
+	rndvThreshold   uint32
+	zombieMax       int
+	notAckedMax     uint32
+	clock           func() time.Time
+	resendDelay     time.Duration
+	ackDelay        time.Duration
+	pullTimeout     time.Duration
 	threadID        func() int64
 	report          func(ep *Endpoint, msg string, code Status) Status
 	fatal           func(msg string)
@@ -57,19 +66,26 @@ type Endpoint struct {
 
 func newEndpoint(e *Engine, cfg Config, b Board, index, key uint32, opt EndpointOptions) *Endpoint {
 	ep := &Endpoint{
-		eng:         e,
-		board:       b,
-		index:       index,
-		key:         key,
-		session:     cfg.Session(),
-		disableSelf: cfg.DisableSelf,
-		endpointMax: cfg.EndpointMax,
-		eagerMax:    cfg.SharedRndvThreshold,
-		spin:        cfg.WaitSpin,
-		spinTime:    cfg.SpinTime.Nanoseconds(),
-		threadID:    cfg.ThreadID,
-		report:      cfg.Report,
-		fatal:       cfg.Fatal,
+		eng:           e,
+		board:         b,
+		index:         index,
+		key:           key,
+		session:       cfg.Session(),
+		disableSelf:   cfg.DisableSelf,
+		endpointMax:   cfg.EndpointMax,
+		eagerMax:      cfg.SharedRndvThreshold,
+		spin:          cfg.WaitSpin,
+		spinTime:      cfg.SpinTime.Nanoseconds(),
+		threadID:      cfg.ThreadID,
+		clock:         cfg.Now,
+		resendDelay:   cfg.ResendDelay,
+		ackDelay:      cfg.AckDelay,
+		pullTimeout:   cfg.PullTimeout,
+		notAckedMax:   cfg.NotAckedMax,
+		zombieMax:     int(cfg.ZombieSend),
+		rndvThreshold: cfg.RndvThreshold,
+		report:        cfg.Report,
+		fatal:         cfg.Fatal,
 	}
 	if cfg.DisableShared {
 		ep.eagerMax = cfg.RndvThreshold
@@ -232,6 +248,11 @@ func (ep *Endpoint) Close() error {
 		ep.mu.Unlock()
 		return ErrBadEndpoint
 	}
+	for _, p := range ep.mu.partners {
+		if p.w != nil && !p.w.ackDue.IsZero() && ep.net != nil {
+			ep.sendAckLocked(p) // flush delayed acks (spec/wire.md §4.12)
+		}
+	}
 	ep.mu.closed = true
 	for _, ev := range ep.inbox.close() {
 		if ev.msg != nil {
@@ -261,6 +282,7 @@ func (ep *Endpoint) Close() error {
 	}
 	ep.mu.Unlock()
 	ep.sig.broadcast()
+	ep.closeNet()
 	ep.eng.release(ep)
 	return nil
 }

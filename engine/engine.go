@@ -6,6 +6,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/open-mx-go/open-mx-go/engine/link"
+	"github.com/open-mx-go/open-mx-go/engine/wire"
 )
 
 // Board is an attached interface (spec/api.md §2.2).
@@ -62,6 +65,25 @@ type Config struct {
 	Fatal func(msg string)
 	// Session returns a new random session id. Default: math/rand/v2.
 	Session func() uint32
+
+	// OpenLink attaches an endpoint to its board's network link and tells
+	// the wire mode; nil (or a nil Link) means the endpoint has no network
+	// path (the loopback board, or no raw socket access).
+	OpenLink func(b Board, endpoint uint32) (link.Link, wire.Mode, error)
+	// Peers is the host's peer table (local boards first).
+	Peers []Peer
+	// NotAckedMax is the number of received messages that triggers an
+	// explicit ack (4).
+	NotAckedMax uint32
+	// ZombieSend bounds the eager sends completed before their ack (512);
+	// NoZombies makes every send wait for its ack.
+	ZombieSend uint32
+	NoZombies  bool
+	// Now reads the clock (time.Now).
+	Now func() time.Time
+	// Protocol delays (spec/wire.md §8.2): retransmission (500 ms),
+	// delayed ack (1/64 s), pull retransmission (1 s). Tests shorten them.
+	ResendDelay, AckDelay, PullTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -94,6 +116,24 @@ func (c *Config) setDefaults() {
 	}
 	if c.Session == nil {
 		c.Session = rand.Uint32
+	}
+	if c.NotAckedMax == 0 {
+		c.NotAckedMax = 4
+	}
+	if c.ZombieSend == 0 && !c.NoZombies {
+		c.ZombieSend = 512
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.ResendDelay == 0 {
+		c.ResendDelay = 500 * time.Millisecond
+	}
+	if c.AckDelay == 0 {
+		c.AckDelay = time.Second / 64
+	}
+	if c.PullTimeout == 0 {
+		c.PullTimeout = time.Second
 	}
 }
 
@@ -171,26 +211,74 @@ func (e *Engine) BoardByNIC(nic uint64) (Board, bool) {
 	return Board{}, false
 }
 
-// HostnameToNICID looks a board host name up in the peer table (which, until
-// the wire exists, holds the local boards).
+// peersLocked is the peer table: the local boards, then the configured
+// peers that are not local boards.
+func (e *Engine) peersLocked() []Peer {
+	ps := make([]Peer, 0, len(e.cfg.Boards)+len(e.cfg.Peers))
+	for _, b := range e.cfg.Boards {
+		ps = append(ps, Peer{NICID: b.NICID, Hostname: b.Hostname})
+	}
+	for _, p := range e.cfg.Peers {
+		local := false
+		for _, b := range e.cfg.Boards {
+			local = local || b.NICID == p.NICID
+		}
+		if !local {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// PeerTable returns the peer table.
+func (e *Engine) PeerTable() []Peer {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.peersLocked()
+}
+
+// SetPeers replaces the remote part of the peer table (a reloaded peers
+// file); local boards stay first.
+func (e *Engine) SetPeers(peers []Peer) {
+	e.mu.Lock()
+	e.cfg.Peers = append([]Peer(nil), peers...)
+	e.mu.Unlock()
+}
+
+// peerIndex returns the index of nic in the peer table.
+func (e *Engine) peerIndex(nic uint64) (uint16, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, p := range e.peersLocked() {
+		if p.NICID == nic {
+			return uint16(i), true
+		}
+	}
+	return 0, false
+}
+
+// HostnameToNICID looks a host name up in the peer table.
 func (e *Engine) HostnameToNICID(name string) (uint64, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, b := range e.cfg.Boards {
-		if b.Hostname == name {
-			return b.NICID, nil
+	for _, p := range e.peersLocked() {
+		if p.Hostname == name {
+			return p.NICID, nil
 		}
 	}
 	return 0, ErrPeerNotFound
 }
 
-// NICIDToHostname returns the board host name of a peer.
+// NICIDToHostname returns the host name of a peer ("" when unknown yet).
 func (e *Engine) NICIDToHostname(nic uint64) (string, error) {
-	b, ok := e.BoardByNIC(nic)
-	if !ok {
-		return "", ErrPeerNotFound
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, p := range e.peersLocked() {
+		if p.NICID == nic {
+			return p.Hostname, nil
+		}
 	}
-	return b.Hostname, nil
+	return "", ErrPeerNotFound
 }
 
 // Endpoint returns the open endpoint of handle h.
@@ -305,6 +393,14 @@ search:
 		}
 	}
 	e.mu.Unlock()
+	if ep != nil {
+		if err := ep.openNet(cfg); err != nil {
+			e.mu.Lock()
+			delete(e.slots, slotKey{uint32(ep.board.Index), ep.index})
+			e.mu.Unlock()
+			return nil, err
+		}
+	}
 	if ep == nil {
 		if busy {
 			return nil, fmt.Errorf("attaching endpoint: %w", ErrBusy)

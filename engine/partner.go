@@ -64,6 +64,7 @@ type Partner struct {
 	index   uint32
 	session uint32         // last known session of the remote endpoint
 	context atomic.Uintptr // the application's void *, never dereferenced
+	w       *wireState     // protocol state of a remote partner (nil: this host)
 }
 
 type partnerKey struct {

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/open-mx-go/open-mx-go/engine/wire"
 )
 
 // message is an incoming message, in an inbox or the unexpected queue.
@@ -15,9 +17,10 @@ type message struct {
 	length     uint32
 	class      int
 	sync       bool
-	data       []byte     // classEager: the payload (a private copy)
-	send       *Request   // classSelf: the sender's request, same endpoint
-	large      *largeSend // classRndv: the sender's buffer
+	data       []byte      // classEager: the payload (a private copy)
+	send       *Request    // classSelf: the sender's request, same endpoint
+	large      *largeSend  // classRndv: the sender's buffer
+	pullFrom   *pullSource // classWireRndv: where to pull from
 }
 
 // largeSend is a rendezvous send's buffer as seen by the receiver. The
@@ -67,6 +70,7 @@ func (ls *largeSend) notify(xfer uint32, st Status) {
 
 // event is an inbox entry: a message arrival or a rendezvous notice.
 type event struct {
+	frame  []byte // a sequenced frame the progress goroutine read
 	msg    *message
 	large  *largeSend
 	xfer   uint32
@@ -131,6 +135,7 @@ type signal struct {
 	ch    chan struct{}
 	armed bool // ch was handed to a waiter
 	gen   atomic.Uint64
+	wake  func() // also wakes a thread sleeping in the link's Wait
 }
 
 func (s *signal) init() { s.ch = make(chan struct{}) }
@@ -149,6 +154,9 @@ func (s *signal) broadcast() {
 		close(s.ch)
 		s.ch = make(chan struct{})
 		s.armed = false
+		if s.wake != nil {
+			s.wake()
+		}
 	}
 	s.mu.Unlock()
 }
@@ -164,13 +172,19 @@ func (ep *Endpoint) progressLocked() {
 	for !ep.mu.progressOff && !ep.mu.handlerRunning && !ep.mu.closed {
 		ev, ok := ep.inbox.pop()
 		if !ok {
-			return
+			break
 		}
-		if ev.msg != nil {
+		switch {
+		case ev.frame != nil:
+			ep.sequencedLocked(wire.Type(ev.frame[16]), ev.frame)
+		case ev.msg != nil:
 			ep.arrivalLocked(ev.msg)
-		} else {
+		default:
 			ep.noticeLocked(ev.large, ev.xfer, ev.status)
 		}
+	}
+	if !ep.mu.progressOff && !ep.mu.handlerRunning && !ep.mu.closed {
+		ep.pollLinkLocked(true)
 	}
 }
 
@@ -259,6 +273,8 @@ func (ep *Endpoint) consumeLocked(m *message) {
 		ep.completeLocked(s, StatusSuccess)
 	case classRndv:
 		m.large.notify(0, StatusSuccess)
+	case classWireRndv:
+		ep.sendNotifyLocked(m.pullFrom, 0)
 	}
 }
 
@@ -299,6 +315,9 @@ func (ep *Endpoint) deliverLocked(m *message, r *Request) {
 		if st == StatusSuccess {
 			m.large.notify(xfer, StatusSuccess)
 		}
+	case classWireRndv:
+		ep.startPullLocked(r, m.pullFrom)
+		return
 	}
 	r.status.XferLength = xfer
 	if st == StatusSuccess && xfer < m.length {
@@ -333,7 +352,7 @@ func (ep *Endpoint) completeLocked(r *Request, st Status) {
 	}
 	r.status.Code = st
 	r.segs = nil
-	if st != StatusSuccess {
+	if st != StatusSuccess && !r.internal {
 		r.state = reqReporting
 		ep.mu.pendingErr = append(ep.mu.pendingErr, r)
 		return
@@ -398,9 +417,10 @@ func completionMessage(r *Request) string {
 // progression pass.
 func (ep *Endpoint) waitLocked(timeoutMs uint32, cond func() bool) bool {
 	var (
-		w        *waiter // registered after the first unsuccessful pass
-		deadline time.Time
-		timer    *time.Timer
+		w         *waiter // registered after the first unsuccessful pass
+		deadline  time.Time
+		timer     *time.Timer
+		spinUntil time.Time
 	)
 	defer func() {
 		if w != nil {
@@ -432,11 +452,42 @@ func (ep *Endpoint) waitLocked(timeoutMs uint32, cond func() bool) bool {
 		if w.woken || (!deadline.IsZero() && !time.Now().Before(deadline)) {
 			return false
 		}
+		if ep.net != nil {
+			ep.blockNetLocked(deadline, &spinUntil)
+			continue
+		}
 		ch, gen := ep.sig.current()
 		ep.mu.Unlock()
 		ep.block(ch, gen, deadline, &timer)
 		ep.mu.Lock()
 	}
+}
+
+// blockNetLocked waits for network progress: it returns at once while
+// spinning (the caller polls the link again), then sleeps in the link's
+// Wait, which a frame, Wakeup or a completion by another thread ends.
+// Called and returns with ep.mu held.
+func (ep *Endpoint) blockNetLocked(deadline time.Time, spinUntil *time.Time) {
+	now := ep.now()
+	if spinUntil.IsZero() {
+		*spinUntil = now.Add(time.Duration(ep.spinTime))
+	}
+	if ep.spin || now.Before(*spinUntil) {
+		ep.mu.Unlock()
+		ep.mu.Lock()
+		return
+	}
+	d := 10 * time.Millisecond // bounded: timers of the progress goroutine may complete requests
+	if !deadline.IsZero() {
+		d = min(d, deadline.Sub(now))
+	}
+	_, gen := ep.sig.current()
+	lnk := ep.net.lnk
+	ep.mu.Unlock()
+	if ep.sig.gen.Load() == gen && ep.inbox.n.Load() == 0 && d > 0 {
+		lnk.Wait(d)
+	}
+	ep.mu.Lock()
 }
 
 // block waits, without the endpoint lock, for the signal to move past gen,

@@ -187,6 +187,9 @@ func (ep *Endpoint) Cancel(h uint64, notest bool) (bool, error) {
 		ep.mu.posted.remove(r)
 		r.posted = false
 	}
+	if r.kind == KindConnect {
+		ep.dropConnectLocked(r)
+	}
 	if !notest {
 		ep.freeLocked(r)
 		return true, nil

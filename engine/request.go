@@ -1,5 +1,7 @@
 package engine
 
+import "time"
+
 // RequestKind tells what a request does.
 type RequestKind uint8
 
@@ -23,9 +25,10 @@ const (
 
 // send classes (spec/api.md §7.1).
 const (
-	classSelf  = iota // in-library copy when a receive matches
-	classEager        // data copied at posting time, done early
-	classRndv         // receiver copies from the sender's buffer
+	classSelf     = iota // in-library copy when a receive matches
+	classEager           // data copied at posting time, done early
+	classRndv            // receiver copies from the sender's buffer
+	classWireRndv        // receiver pulls from a remote sender
 )
 
 // ReqStatus is a completed request's status (omx_status_t).
@@ -60,6 +63,17 @@ type Request struct {
 
 	// recv
 	matchMask uint64
+
+	// wire
+	wsend      *wireSend
+	wrndv      *wireRndv
+	wpull      *pull
+	connKey    uint32
+	connSeq    uint8
+	connSends  uint32
+	connBudget uint32
+	connLast   time.Time
+	internal   bool // created by a blocking call, never seen by the application
 
 	doneNext, donePrev *Request // done queue links
 	postNext, postPrev *Request // posted-receive list links

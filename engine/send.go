@@ -53,6 +53,18 @@ func (ep *Endpoint) Send(segs [][]byte, dest Address, matchInfo uint64, ctx uint
 		ep.progressLocked()
 		return r, nil
 	}
+	if _, local := ep.eng.BoardByNIC(dest.NICID); !local {
+		if p.w == nil {
+			p = ep.wirePartnerLocked(dest.NICID, dest.Endpoint)
+		}
+		if p == nil {
+			ep.completeLocked(r, StatusRemoteEndpointUnreachable)
+			return r, nil
+		}
+		r.partner = p
+		ep.sendWireLocked(p, r, m)
+		return r, nil
+	}
 	target := ep.eng.lookupLocal(dest.NICID, dest.Endpoint)
 	switch {
 	case dest.Endpoint >= ep.endpointMax:
@@ -119,5 +131,5 @@ func (ep *Endpoint) IBuffered(h uint64) (bool, error) {
 	if r.kind != KindSend {
 		return false, ErrBadRequest
 	}
-	return r.class != classRndv, nil
+	return r.class != classRndv && r.class != classWireRndv, nil
 }

@@ -1,0 +1,401 @@
+//go:build linux
+
+package afpacket
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
+
+	"github.com/open-mx-go/open-mx-go/engine/link"
+)
+
+// modes are the receive paths every exchange test runs over.
+var modes = []struct {
+	name string
+	ring bool
+}{{"recv", false}, {"ring", true}}
+
+// frame builds a frame for (dst, ep) of type pt, n bytes long, with id at
+// bytes 20..23 and a pattern after it.
+func frame(dst, src [6]byte, pt, ep uint8, id uint32, n int) []byte {
+	b := make([]byte, n)
+	copy(b, dst[:])
+	copy(b[6:], src[:])
+	b[12], b[13], b[16], b[17] = 0x86, 0xdf, pt, ep
+	binary.BigEndian.PutUint32(b[20:], id)
+	for i := 32; i < n; i++ {
+		b[i] = byte(i * 7)
+	}
+	return b
+}
+
+// recvUntil reads frames from l until one carries id marker (not
+// returned), failing after a few seconds.
+func recvUntil(t *testing.T, l link.Link, marker uint32) [][]byte {
+	t.Helper()
+	var got [][]byte
+	buf := make([]byte, 10000)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, err := l.Recv(buf)
+		if err != nil {
+			t.Fatalf("Recv: %v", err)
+		}
+		if n == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("marker %#x not received after %d frames", marker, len(got))
+			}
+			if err := l.Wait(100 * time.Millisecond); err != nil {
+				t.Fatalf("Wait: %v", err)
+			}
+			continue
+		}
+		if n >= 24 && binary.BigEndian.Uint32(buf[20:]) == marker {
+			return got
+		}
+		got = append(got, append([]byte(nil), buf[:n]...))
+	}
+}
+
+func ids(frames [][]byte) []uint32 {
+	var out []uint32
+	for _, f := range frames {
+		out = append(out, binary.BigEndian.Uint32(f[20:]))
+	}
+	return out
+}
+
+const marker = 0xfeedf00d
+
+func TestOpenNoInterface(t *testing.T) {
+	for _, name := range []string{"", "omx-no-such-if", "waytoolonginterfacename"} {
+		_, err := Open(Config{Interface: name})
+		if !errors.Is(err, link.ErrNoInterface) {
+			t.Errorf("Open(%q) = %v, want ErrNoInterface", name, err)
+		}
+	}
+}
+
+func TestOpenPermission(t *testing.T) {
+	needRoot(t)
+	p := newPair(t, 1500)
+	// Drop CAP_NET_RAW from the effective set of one locked thread, open
+	// there, then restore it (or let the thread die).
+	errc := make(chan error, 1)
+	inNetns(t, p.nsA, func() {
+		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+		var data [2]unix.CapUserData
+		if err := unix.Capget(&hdr, &data[0]); err != nil {
+			errc <- err
+			return
+		}
+		saved := data
+		data[0].Effective &^= 1 << unix.CAP_NET_RAW
+		if err := unix.Capset(&hdr, &data[0]); err != nil {
+			errc <- err
+			return
+		}
+		l, err := Open(Config{Interface: p.ifA})
+		if l != nil {
+			l.Close()
+		}
+		errc <- err
+		if err := unix.Capset(&hdr, &saved[0]); err != nil {
+			panic(fmt.Sprintf("cannot restore capabilities: %v", err))
+		}
+	})
+	err := <-errc
+	if !errors.Is(err, link.ErrPermission) {
+		t.Fatalf("Open without CAP_NET_RAW = %v, want ErrPermission", err)
+	}
+	if !strings.Contains(err.Error(), "CAP_NET_RAW") || !strings.Contains(err.Error(), "root") {
+		t.Errorf("error %q does not say how to fix it", err)
+	}
+}
+
+func TestOpenMTU(t *testing.T) {
+	p := newPair(t, 1500)
+	var err error
+	inNetns(t, p.nsA, func() {
+		_, err = Open(Config{Interface: p.ifA, MinMTU: 9000, Mode: "native-9000"})
+	})
+	if !errors.Is(err, link.ErrMTU) {
+		t.Fatalf("Open(MinMTU 9000) on MTU 1500 = %v, want ErrMTU", err)
+	}
+	want := fmt.Sprintf("interface %s has MTU 1500, native-9000 needs MTU 8986 (frames of 9000 bytes)", p.ifA)
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not contain %q", err, want)
+	}
+	for _, min := range []int{1500, 1514} {
+		l := openIn(t, p.nsA, Config{Interface: p.ifA, MinMTU: min})
+		if l.MTU() != 1514 {
+			t.Errorf("MTU() = %d, want 1514", l.MTU())
+		}
+	}
+}
+
+func TestExchange(t *testing.T) {
+	p := newPair(t, 9000)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			a := openIn(t, p.nsA, Config{Interface: p.ifA, Endpoint: 2, MinMTU: 9000, RxRing: m.ring})
+			b := openIn(t, p.nsB, Config{Interface: p.ifB, Endpoint: 5, MinMTU: 9000, RxRing: m.ring})
+			if a.MTU() != 9014 || b.MTU() != 9014 {
+				t.Errorf("MTU() = %d, %d; want 9014", a.MTU(), b.MTU())
+			}
+			if a.MAC() == b.MAC() || a.MAC() == [6]byte{} {
+				t.Fatalf("MACs %x and %x", a.MAC(), b.MAC())
+			}
+			// A to B: short (padded), medium, jumbo.
+			sent := [][]byte{
+				frame(b.MAC(), a.MAC(), 37, 5, 1, 40),
+				frame(b.MAC(), a.MAC(), 39, 5, 2, 1500),
+				frame(b.MAC(), a.MAC(), 42, 0, 3, 9014),
+			}
+			binary.BigEndian.PutUint32(sent[2][28:], 5^link.PullMagic)
+			for _, f := range sent {
+				if err := a.Send(f); err != nil {
+					t.Fatalf("Send %d bytes: %v", len(f), err)
+				}
+			}
+			if err := a.Send(frame(b.MAC(), a.MAC(), 37, 5, marker, 60)); err != nil {
+				t.Fatal(err)
+			}
+			got := recvUntil(t, b, marker)
+			want := [][]byte{append(sent[0], make([]byte, 20)...), sent[1], sent[2]}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("A to B frames mismatch (-want +got):\n%s", diff)
+			}
+			// B to A, and A never sees its own frames.
+			if err := a.Send(frame(a.MAC(), a.MAC(), 37, 2, 10, 60)); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				if err := b.Send(frame(a.MAC(), b.MAC(), 38, 2, uint32(20+i), 100)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := b.Send(frame(a.MAC(), b.MAC(), 37, 2, marker, 60)); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]uint32{20, 21, 22}, ids(recvUntil(t, a, marker))); diff != "" {
+				t.Errorf("B to A ids mismatch (-want +got):\n%s", diff)
+			}
+			// A short receive buffer truncates.
+			if err := a.Send(sent[1]); err != nil {
+				t.Fatal(err)
+			}
+			small := make([]byte, 64)
+			for n := 0; n == 0; {
+				if err := b.Wait(5 * time.Second); err != nil {
+					t.Fatal(err)
+				}
+				var err error
+				if n, err = b.Recv(small); err != nil {
+					t.Fatal(err)
+				}
+				if n != 0 && (n != 64 || !bytes.Equal(small, sent[1][:64])) {
+					t.Errorf("Recv(64-byte buffer) = %d bytes %x", n, small[:n])
+				}
+			}
+			// Oversize and headerless frames are refused.
+			if err := a.Send(make([]byte, 9015)); err == nil {
+				t.Error("Send of a 9015-byte frame succeeded")
+			}
+			if err := a.Send(make([]byte, 13)); err == nil {
+				t.Error("Send of a 13-byte frame succeeded")
+			}
+			if s := a.Stats(); s.TxDropped != 0 {
+				t.Errorf("Stats = %+v", s)
+			}
+		})
+	}
+}
+
+// TestKernelFilter opens two endpoints on one interface and checks the
+// kernel gives each exactly its frames.
+func TestKernelFilter(t *testing.T) {
+	p := newPair(t, 1500)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			a := openIn(t, p.nsA, Config{Interface: p.ifA, Endpoint: 0, RxRing: m.ring})
+			b1 := openIn(t, p.nsB, Config{Interface: p.ifB, Endpoint: 1, RxRing: m.ring})
+			b2 := openIn(t, p.nsB, Config{Interface: p.ifB, Endpoint: 2, RxRing: m.ring})
+			bm, am := b1.MAC(), a.MAC()
+			mk := func(pt, ep uint8, id uint32, set func([]byte)) []byte {
+				f := frame(bm, am, pt, ep, id, 60)
+				if set != nil {
+					set(f)
+				}
+				return f
+			}
+			magic := func(ep uint32) func([]byte) {
+				return func(f []byte) { binary.BigEndian.PutUint32(f[28:], ep^link.PullMagic) }
+			}
+			frames := [][]byte{
+				mk(37, 1, 101, nil),                          // TINY ep1
+				mk(37, 2, 102, nil),                          // TINY ep2
+				mk(35, 2, 103, nil),                          // TRUC ep2
+				mk(41, 1, 104, nil),                          // PULL ep1
+				mk(45, 2, 105, nil),                          // NACK_MCP ep2
+				mk(44, 1, 106, func(f []byte) { f[25] = 2 }), // NACK_LIB ep2 (byte 25)
+				mk(44, 2, 107, func(f []byte) { f[25] = 1 }), // NACK_LIB ep1
+				mk(42, 9, 108, magic(1)),                     // PULL_REPLY ep1
+				mk(42, 2, 109, magic(7)),                     // PULL_REPLY ep7: nobody
+				mk(1, 1, 110, nil),                           // RAW: refused
+				mk(3, 1, 111, nil),                           // HOST_QUERY: refused
+				mk(4, 2, 112, nil),                           // HOST_REPLY: refused
+				mk(37, 3, 113, nil),                          // TINY ep3: nobody
+				mk(37, 1, 114, func(f []byte) { f[5] ^= 1 }), // other MAC
+				mk(37, 1, 115, func(f []byte) { copy(f, bytes.Repeat([]byte{0xff}, 6)) }), // broadcast
+				mk(43, 1, 116, nil), // NOTIFY ep1
+			}
+			for _, f := range frames {
+				if err := a.Send(f); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, ep := range []uint8{1, 2} {
+				if err := a.Send(mk(37, ep, marker, nil)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if diff := cmp.Diff([]uint32{101, 104, 107, 108, 116}, ids(recvUntil(t, b1, marker))); diff != "" {
+				t.Errorf("endpoint 1 frames mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]uint32{102, 103, 105, 106}, ids(recvUntil(t, b2, marker))); diff != "" {
+				t.Errorf("endpoint 2 frames mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestWaitWake(t *testing.T) {
+	p := newPair(t, 1500)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			a := openIn(t, p.nsA, Config{Interface: p.ifA, RxRing: m.ring})
+			b := openIn(t, p.nsB, Config{Interface: p.ifB, RxRing: m.ring})
+			timed := func(f func() error) time.Duration {
+				t.Helper()
+				start := time.Now()
+				if err := f(); err != nil {
+					t.Fatalf("Wait: %v", err)
+				}
+				return time.Since(start)
+			}
+			// Bounds are loose: this checks which event ended the wait.
+			const soon = 500 * time.Millisecond
+			if d := timed(func() error { return b.Wait(50 * time.Millisecond) }); d < 50*time.Millisecond || d > 50*time.Millisecond+soon {
+				t.Errorf("Wait(50ms) on an idle link took %v", d)
+			}
+			if d := timed(func() error { return b.Wait(0) }); d > soon {
+				t.Errorf("Wait(0) took %v", d)
+			}
+			b.Wake()
+			if d := timed(func() error { return b.Wait(10 * time.Second) }); d > soon {
+				t.Errorf("Wait after Wake took %v", d)
+			}
+			if d := timed(func() error { return b.Wait(30 * time.Millisecond) }); d < 30*time.Millisecond {
+				t.Errorf("second Wait after one Wake took %v, want the timeout", d)
+			}
+			go func() {
+				time.Sleep(20 * time.Millisecond)
+				b.Wake()
+			}()
+			if d := timed(func() error { return b.Wait(-1) }); d < 20*time.Millisecond || d > 20*time.Millisecond+soon {
+				t.Errorf("Wait woken after 20ms took %v", d)
+			}
+			go func() {
+				time.Sleep(20 * time.Millisecond)
+				a.Send(frame(b.MAC(), a.MAC(), 37, 0, 1, 60))
+			}()
+			if d := timed(func() error { return b.Wait(10 * time.Second) }); d < 20*time.Millisecond || d > 20*time.Millisecond+soon {
+				t.Errorf("Wait for a frame sent after 20ms took %v", d)
+			}
+			// Pending frame: Wait returns at once until it is read.
+			if d := timed(func() error { return b.Wait(10 * time.Second) }); d > soon {
+				t.Errorf("Wait with a pending frame took %v", d)
+			}
+			buf := make([]byte, 100)
+			if n, err := b.Recv(buf); n != 60 || err != nil {
+				t.Errorf("Recv = %d, %v; want the 60-byte frame", n, err)
+			}
+			if n, err := b.Recv(buf); n != 0 || err != nil {
+				t.Errorf("Recv on an empty link = %d, %v", n, err)
+			}
+			// Close wakes every waiter.
+			var wg sync.WaitGroup
+			errs := make([]error, 3)
+			for i := range errs {
+				wg.Go(func() { errs[i] = b.Wait(-1) })
+			}
+			time.Sleep(20 * time.Millisecond)
+			if err := b.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if !errors.Is(err, link.ErrClosed) {
+					t.Errorf("waiter %d: %v, want ErrClosed", i, err)
+				}
+			}
+			if err := b.Close(); err != nil {
+				t.Errorf("second Close: %v", err)
+			}
+			if _, err := b.Recv(buf); !errors.Is(err, link.ErrClosed) {
+				t.Errorf("Recv after Close = %v", err)
+			}
+			if err := b.Send(frame(a.MAC(), b.MAC(), 37, 0, 1, 60)); !errors.Is(err, link.ErrClosed) {
+				t.Errorf("Send after Close = %v", err)
+			}
+			if err := b.Wait(0); !errors.Is(err, link.ErrClosed) {
+				t.Errorf("Wait after Close = %v", err)
+			}
+			b.Wake() // harmless
+		})
+	}
+}
+
+// TestCloseRace closes links while other goroutines send, receive and
+// wait on them; run with -race.
+func TestCloseRace(t *testing.T) {
+	p := newPair(t, 1500)
+	for i := range 10 {
+		a := openIn(t, p.nsA, Config{Interface: p.ifA, RxRing: i%2 == 1})
+		b := openIn(t, p.nsB, Config{Interface: p.ifB, RxRing: i%2 == 1})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			f := frame(b.MAC(), a.MAC(), 37, 0, 0, 60)
+			for a.Send(f) == nil {
+			}
+		})
+		wg.Go(func() {
+			buf := make([]byte, 100)
+			for {
+				if _, err := b.Recv(buf); err != nil {
+					return
+				}
+			}
+		})
+		wg.Go(func() {
+			for b.Wait(-1) == nil {
+			}
+		})
+		time.Sleep(5 * time.Millisecond)
+		b.Close()
+		a.Close()
+		wg.Wait()
+	}
+	runtime.GC()
+}

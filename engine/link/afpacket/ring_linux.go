@@ -1,0 +1,85 @@
+//go:build linux
+
+package afpacket
+
+import (
+	"fmt"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// rxRing is a PACKET_RX_RING (TPACKET_V2) mapped into the process: the
+// kernel fills frame slots in order and hands each to user space by setting
+// TP_STATUS_USER; recv copies the frame out and gives the slot back.
+type rxRing struct {
+	mem       []byte
+	frameSize int
+	frames    int
+
+	mu   sync.Mutex // guards next: concurrent Recv calls take turns
+	next int        // index of the next slot to read
+}
+
+// newRxRing sets up a ring of about size bytes on fd for frames of up to
+// maxFrame bytes.
+func newRxRing(fd, maxFrame, size int) (*rxRing, error) {
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
+		return nil, fmt.Errorf("PACKET_VERSION TPACKET_V2: %w", err)
+	}
+	// A slot holds the 32-byte header, the sockaddr_ll and alignment
+	// (the frame starts at offset 66 for Ethernet), then the frame.
+	frameSize := 2048
+	for frameSize < maxFrame+128 {
+		frameSize <<= 1
+	}
+	blockSize := max(frameSize, 64<<10)
+	blocks := max(size/blockSize, 1)
+	req := unix.TpacketReq{
+		Block_size: uint32(blockSize),
+		Block_nr:   uint32(blocks),
+		Frame_size: uint32(frameSize),
+		Frame_nr:   uint32(blocks * (blockSize / frameSize)),
+	}
+	if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+		return nil, fmt.Errorf("PACKET_RX_RING of %d bytes: %w", blocks*blockSize, err)
+	}
+	mem, err := unix.Mmap(fd, 0, blocks*blockSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+	if err != nil {
+		return nil, fmt.Errorf("mmap of the receive ring: %w", err)
+	}
+	return &rxRing{mem: mem, frameSize: frameSize, frames: int(req.Frame_nr)}, nil
+}
+
+// recv copies the next frame into buf and returns its length, or 0 if the
+// ring is empty.
+func (r *rxRing) recv(buf []byte) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	off := r.next * r.frameSize
+	h := r.header(off)
+	if loadStatus(h)&tpStatusUser == 0 {
+		return 0
+	}
+	start := off + int(h.Mac)
+	end := min(start+int(h.Snaplen), off+r.frameSize)
+	n := copy(buf, r.mem[start:end])
+	releaseFrame(h)
+	r.next++
+	if r.next == r.frames {
+		r.next = 0
+	}
+	return n
+}
+
+// ready reports whether a frame is waiting.
+func (r *rxRing) ready() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return loadStatus(r.header(r.next*r.frameSize))&tpStatusUser != 0
+}
+
+// unmap releases the mapping; the ring must not be used afterwards.
+func (r *rxRing) unmap() error {
+	return unix.Munmap(r.mem)
+}

@@ -1,0 +1,209 @@
+package engine
+
+// The network path of an endpoint: frame dispatch, the progress goroutine
+// and the protocol timers. Flow of a received frame (spec/wire.md §1.5):
+//
+//	link.Recv ─► dispatchLocked ─┬─ TRUC ............ ackLocked
+//	                             ├─ CONNECT ......... connectFrameLocked
+//	                             ├─ PULL ............ servePullLocked (stateless replier)
+//	                             ├─ PULL_REPLY ...... pullReplyLocked
+//	                             ├─ NACK_LIB/NACK_MCP nack*Locked
+//	                             └─ TINY/SMALL/MEDIUM/RNDV/NOTIFY
+//	                                   sequencedLocked (ordering, acks) ─► arrivalLocked (matching)
+//
+// The progress goroutine handles everything that needs no application
+// callback (acks, connects, pulls, timers); sequenced frames it reads wait
+// in the inbox for the next API call, so that matching and the unexpected
+// handler stay in application threads (spec/api.md §2.5).
+
+import (
+	"time"
+
+	"github.com/open-mx-go/open-mx-go/engine/link"
+	"github.com/open-mx-go/open-mx-go/engine/wire"
+)
+
+const (
+	tickInterval = time.Millisecond // period of the progress goroutine
+	framesPerRun = 128              // frames handled per progression pass
+)
+
+// netState is the network part of an endpoint. Guarded by the endpoint
+// lock, except lnk which is safe for concurrent use.
+type netState struct {
+	lnk           link.Link
+	mode          wire.Mode
+	mac           [6]byte
+	rx            []byte
+	tx            []byte
+	regions       [256]*wireRndv
+	regSeq        [256]uint8
+	nextReg       int
+	pullSeq       uint32
+	pullsByHandle map[uint32]*pull
+	scratch       []byte
+	zombies       int
+	stop          chan struct{}
+	done          chan struct{}
+}
+
+// openNet attaches the endpoint to its board's link, if the engine has one.
+func (ep *Endpoint) openNet(cfg Config) error {
+	if cfg.OpenLink == nil || ep.board.Loopback {
+		return nil
+	}
+	l, mode, err := cfg.OpenLink(ep.board, ep.index)
+	if err != nil {
+		return err
+	}
+	if l == nil {
+		return nil
+	}
+	n := &netState{lnk: l, mode: mode, mac: l.MAC(), rx: make([]byte, mode.MTU+64), tx: make([]byte, mode.MTU+64),
+		scratch: make([]byte, mode.ReplyMax)}
+	for i := range n.regSeq {
+		n.regSeq[i] = 23 // first use 0x17 (spec/wire.md §2.10)
+	}
+	n.stop, n.done = make(chan struct{}), make(chan struct{})
+	ep.net = n
+	ep.sig.wake = l.Wake
+	ep.eng.goroutines.Add(1)
+	go ep.runTimers(n)
+	return nil
+}
+
+// closeNet stops the progress goroutine and releases the link. Called
+// without the endpoint lock.
+func (ep *Endpoint) closeNet() {
+	n := ep.net
+	if n == nil {
+		return
+	}
+	close(n.stop)
+	n.lnk.Wake()
+	<-n.done
+	n.lnk.Close()
+}
+
+// runTimers is the endpoint's progress goroutine: every tick it drains the
+// link (driver-level frames only) and runs the protocol timers.
+func (ep *Endpoint) runTimers(n *netState) {
+	defer func() {
+		ep.eng.goroutines.Add(-1)
+		close(n.done)
+	}()
+	t := time.NewTicker(tickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+		}
+		ep.mu.Lock()
+		if ep.mu.closed {
+			ep.mu.Unlock()
+			return
+		}
+		ep.pollLinkLocked(false)
+		ep.timersLocked(ep.now())
+		ep.mu.Unlock()
+	}
+}
+
+func (ep *Endpoint) now() time.Time { return ep.clock() }
+
+// pollLinkLocked handles pending frames. In an API call (api) everything is
+// processed; in the progress goroutine sequenced frames are queued for the
+// next API call.
+func (ep *Endpoint) pollLinkLocked(api bool) {
+	n := ep.net
+	if n == nil {
+		return
+	}
+	for i := 0; i < framesPerRun; i++ {
+		k, err := n.lnk.Recv(n.rx)
+		if err != nil || k == 0 {
+			return
+		}
+		ep.dispatchLocked(n.rx[:k], api)
+	}
+}
+
+// dispatchLocked routes one received frame.
+func (ep *Endpoint) dispatchLocked(frame []byte, api bool) {
+	t, ok := wire.PeekType(frame)
+	if !ok {
+		ep.counters.Inc(DropBadHeaderDataLen)
+		return
+	}
+	switch t {
+	case wire.TypeTiny, wire.TypeSmall, wire.TypeMedium, wire.TypeRndv, wire.TypeNotify:
+		if !api {
+			ep.inbox.push(event{frame: append([]byte(nil), frame...)}, &ep.sig)
+			return
+		}
+		ep.sequencedLocked(t, frame)
+	case wire.TypeTruc:
+		ep.trucLocked(frame)
+	case wire.TypeConnect:
+		ep.connectFrameLocked(frame)
+	case wire.TypePull:
+		ep.servePullLocked(frame)
+	case wire.TypePullReply:
+		ep.pullReplyLocked(frame)
+	case wire.TypeNackLib:
+		ep.nackLibLocked(frame)
+	case wire.TypeNackMCP:
+		ep.nackMCPLocked(frame)
+	default:
+		ep.counters.Inc(DropUnknownPacketType)
+	}
+}
+
+// sendFrameLocked transmits the first n bytes of the tx buffer.
+func (ep *Endpoint) sendFrameLocked(frame []byte) {
+	if err := ep.net.lnk.Send(frame); err != nil {
+		ep.counters.Inc(SendSkbAllocFailed)
+	}
+}
+
+// head returns the frame head toward a partner.
+func (ep *Endpoint) headTo(w *wireState) wire.Head {
+	return wire.Head{Dst: w.mac, Src: ep.net.mac, PeerIndex: w.reverse}
+}
+
+// timersLocked runs every expired protocol timer: delayed acks,
+// retransmissions, connect retries, pull retransmissions.
+func (ep *Endpoint) timersLocked(now time.Time) {
+	for _, p := range ep.mu.partners {
+		w := p.w
+		if w == nil {
+			continue
+		}
+		if !w.ackDue.IsZero() && !now.Before(w.ackDue) {
+			ep.sendAckLocked(p)
+		}
+		for _, s := range w.nonAcked {
+			if s.acked || now.Sub(s.lastSend) < ep.resendDelay {
+				continue
+			}
+			if s.budget != 0xffffffff && s.sends > s.budget {
+				ep.partnerUnreachableLocked(p)
+				break
+			}
+			ep.transmitLocked(p, s, now)
+		}
+		for _, r := range w.connects {
+			if now.Sub(r.connLast) < ep.resendDelay {
+				continue
+			}
+			if r.connBudget != 0xffffffff && r.connSends > r.connBudget {
+				ep.partnerUnreachableLocked(p)
+				break
+			}
+			ep.sendConnectLocked(p, r, now)
+		}
+	}
+	ep.pullTimersLocked(now)
+}

@@ -1,0 +1,302 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/open-mx-go/open-mx-go/engine/link"
+	"github.com/open-mx-go/open-mx-go/engine/link/mem"
+	"github.com/open-mx-go/open-mx-go/engine/wire"
+)
+
+const (
+	nicA = 0x020000000a01
+	nicB = 0x020000000b01
+)
+
+// twoHosts builds engines A and B joined by an in-memory hub.
+func twoHosts(t *testing.T, hub *mem.Hub, mode wire.Mode, mod func(*Config)) (*Engine, *Engine) {
+	t.Helper()
+	peers := []Peer{{NICID: nicA, Hostname: "a:0"}, {NICID: nicB, Hostname: "b:0"}}
+	mk := func(nic uint64, name string) *Engine {
+		cfg := Config{
+			Boards:      []Board{{Index: 0, NICID: nic, IfName: "eth0", Hostname: name, NUMANode: -1}},
+			Peers:       peers,
+			ResendDelay: 20 * time.Millisecond,
+			PullTimeout: 40 * time.Millisecond,
+			OpenLink: func(b Board, ep uint32) (link.Link, wire.Mode, error) {
+				l, err := hub.Open(nicToMAC(b.NICID), uint8(ep))
+				return l, mode, err
+			},
+		}
+		if mod != nil {
+			mod(&cfg)
+		}
+		e := New(cfg)
+		t.Cleanup(func() {
+			if s := e.Stats(); s != (Stats{}) {
+				t.Errorf("engine %s still holds %+v", name, s)
+			}
+		})
+		return e
+	}
+	return mk(nicA, "a:0"), mk(nicB, "b:0")
+}
+
+func openOn(t *testing.T, e *Engine, index uint32) *Endpoint {
+	t.Helper()
+	ep, err := e.OpenEndpoint(0, index, 0x1234, EndpointOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ep.Close() })
+	return ep
+}
+
+// pump keeps both endpoints progressing (as polling applications do)
+// until stop is closed.
+func pump(eps ...*Endpoint) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, ep := range eps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				ep.Progress()
+				time.Sleep(20 * time.Microsecond)
+			}
+		}()
+	}
+	return func() { close(done); wg.Wait() }
+}
+
+func nativeMode(t *testing.T, mtu int) wire.Mode {
+	m, err := wire.NativeMode(mtu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestWireConnect(t *testing.T) {
+	hub := mem.NewHub(mem.HubConfig{})
+	defer hub.Close()
+	A, B := twoHosts(t, hub, nativeMode(t, 9000), nil)
+	a, b := openOn(t, A, 0), openOn(t, B, 2)
+	stop := pump(b)
+	defer stop()
+	addr, err := a.Connect(nicB, 2, 0x1234, 2000)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	if addr.NICID != nicB || addr.Endpoint != 2 || addr.Session != b.Session() {
+		t.Fatalf("address %+v, want nic %x ep 2 session %x", addr, nicB, b.Session())
+	}
+	if _, err := a.Connect(nicB, 2, 0x9999, 2000); !errors.Is(err, ErrRemoteBadKey) {
+		t.Fatalf("bad key: %v", err)
+	}
+	start := time.Now()
+	if _, err := a.Connect(nicB, 5, 0x1234, 300); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("connect to an endpoint nobody opened: %v", err)
+	}
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Fatalf("timed out after %v only", d)
+	}
+}
+
+// wirePingPong sends every size from a to b and back, with data checks.
+func wirePingPong(t *testing.T, a, b *Endpoint, sizes []int, sync bool) {
+	t.Helper()
+	addr, err := a.Connect(nicB, b.Index(), 0x1234, 5000)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	back, err := b.Connect(nicA, a.Index(), 0x1234, 5000)
+	if err != nil {
+		t.Fatalf("connect back: %v", err)
+	}
+	for i, n := range sizes {
+		for dir := 0; dir < 2; dir++ {
+			from, to, dst := a, b, addr
+			if dir == 1 {
+				from, to, dst = b, a, back
+			}
+			src := pattern(n, byte(i+dir))
+			buf := make([]byte, n)
+			r, _ := to.Recv([][]byte{buf}, uint64(n), ^uint64(0), 0, false)
+			s, _ := from.Send([][]byte{src}, dst, uint64(n), 0, sync, false)
+			rst, ok, err := to.Wait(r.Handle(), 20000)
+			if !ok || err != nil || rst.Code != StatusSuccess || rst.XferLength != uint32(n) {
+				t.Fatalf("size %d dir %d: recv ok=%v err=%v status %+v", n, dir, ok, err, rst)
+			}
+			sst, ok, err := from.Wait(s.Handle(), 20000)
+			if !ok || err != nil || sst.Code != StatusSuccess {
+				t.Fatalf("size %d dir %d: send ok=%v err=%v status %+v", n, dir, ok, err, sst)
+			}
+			if !bytes.Equal(src, buf) {
+				t.Fatalf("size %d dir %d: payload differs", n, dir)
+			}
+		}
+	}
+}
+
+var wireSizes = []int{0, 1, 32, 33, 128, 129, 1452, 1453, 8192, 8193, 20000, 32768, 32769, 100000, 1 << 20, 3<<20 + 17}
+
+func TestWirePingPong(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mode func(t *testing.T) wire.Mode
+	}{
+		{"native-9000", func(t *testing.T) wire.Mode { return nativeMode(t, 9000) }},
+		{"native-1500", func(t *testing.T) wire.Mode { return nativeMode(t, 1500) }},
+		{"mx-wire", func(t *testing.T) wire.Mode { return wire.MXWireMode() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hub := mem.NewHub(mem.HubConfig{})
+			defer hub.Close()
+			A, B := twoHosts(t, hub, tc.mode(t), nil)
+			a, b := openOn(t, A, 0), openOn(t, B, 3)
+			for _, sync := range []bool{false, true} {
+				wirePingPong(t, a, b, wireSizes, sync)
+			}
+		})
+	}
+}
+
+// TestWireLossy runs a stream of mixed messages both ways through a hub
+// that drops, duplicates, reorders and corrupts frames: everything must
+// arrive exactly once, in order, intact.
+func TestWireLossy(t *testing.T) {
+	for _, drop := range []float64{0.01, 0.1, 0.3} {
+		t.Run(fmt.Sprint(drop), func(t *testing.T) {
+			if drop > 0.1 && testing.Short() {
+				t.Skip("slow")
+			}
+			hub := mem.NewHub(mem.HubConfig{Seed: 7, Drop: drop, Duplicate: 0.05, Reorder: 0.05})
+			defer hub.Close()
+			A, B := twoHosts(t, hub, nativeMode(t, 9000), nil)
+			a, b := openOn(t, A, 0), openOn(t, B, 1)
+			var addr, back Address
+			var err error
+			for i := 0; i < 50; i++ { // connects are lossy too
+				if addr, err = a.Connect(nicB, 1, 0x1234, 3000); err == nil {
+					break
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 50; i++ {
+				if back, err = b.Connect(nicA, 0, 0x1234, 3000); err == nil {
+					break
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			const msgs = 60
+			rng := rand.New(rand.NewPCG(1, 2))
+			sizes := make([]int, msgs)
+			for i := range sizes {
+				switch rng.IntN(4) {
+				case 0:
+					sizes[i] = rng.IntN(33)
+				case 1:
+					sizes[i] = 33 + rng.IntN(96)
+				case 2:
+					sizes[i] = 129 + rng.IntN(32768-129)
+				default:
+					sizes[i] = 32769 + rng.IntN(300000)
+				}
+			}
+			var wg sync.WaitGroup
+			run := func(from, to *Endpoint, dst Address) {
+				defer wg.Done()
+				var sends []*Request
+				for i, n := range sizes {
+					s, _ := from.Send([][]byte{pattern(n, byte(i))}, dst, uint64(i), 0, i%7 == 0, false)
+					sends = append(sends, s)
+					if len(sends) > 8 {
+						if _, ok, err := from.Wait(sends[0].Handle(), 60000); !ok || err != nil {
+							t.Errorf("send: %v %v", ok, err)
+							return
+						}
+						sends = sends[1:]
+					}
+				}
+				for _, s := range sends {
+					if _, ok, err := from.Wait(s.Handle(), 60000); !ok || err != nil {
+						t.Errorf("send: %v %v", ok, err)
+						return
+					}
+				}
+			}
+			recv := func(ep *Endpoint) {
+				defer wg.Done()
+				for i, n := range sizes {
+					buf := make([]byte, n)
+					r, _ := ep.Recv([][]byte{buf}, 0, 0, 0, false)
+					st, ok, err := ep.Wait(r.Handle(), 60000)
+					if !ok || err != nil || st.Code != StatusSuccess {
+						t.Errorf("recv %d: %v %v %+v", i, ok, err, st)
+						return
+					}
+					if st.MatchInfo != uint64(i) || !bytes.Equal(buf, pattern(n, byte(i))) {
+						t.Errorf("message %d: match %d, data intact %v", i, st.MatchInfo, bytes.Equal(buf, pattern(n, byte(i))))
+						return
+					}
+				}
+			}
+			wg.Add(4)
+			go run(a, b, addr)
+			go run(b, a, back)
+			go recv(a)
+			go recv(b)
+			wg.Wait()
+			st := hub.Stats()
+			if st.Dropped == 0 || st.Duplicated == 0 {
+				t.Errorf("the hub injected no faults: %+v", st)
+			}
+			if a.Counters().Get(SendTiny)+a.Counters().Get(SendSmall)+a.Counters().Get(SendMediumSQFrag) == 0 {
+				t.Error("no send counted")
+			}
+		})
+	}
+}
+
+func TestWireRemoteClose(t *testing.T) {
+	hub := mem.NewHub(mem.HubConfig{})
+	defer hub.Close()
+	A, B := twoHosts(t, hub, nativeMode(t, 9000), nil)
+	a := openOn(t, A, 0)
+	b, err := B.OpenEndpoint(0, 1, 0x1234, EndpointOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := pump(b)
+	addr, err := a.Connect(nicB, 1, 0x1234, 2000)
+	stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	b2 := openOn(t, B, 1) // reopened: new session
+	stop = pump(b2)
+	defer stop()
+	s, _ := a.Send([][]byte{[]byte("x")}, addr, 1, 0, true, false)
+	st, ok, _ := a.Wait(s.Handle(), 3000)
+	if !ok || st.Code != StatusRemoteEndpointBadSession {
+		t.Fatalf("send to a reopened endpoint: %v %+v", ok, st)
+	}
+}

@@ -1,0 +1,344 @@
+package engine
+
+// Reception of sequenced packets: ordering, duplicate suppression, early
+// packets and acknowledgements (spec/wire.md §4.4–§4.6; mirrors
+// libopen-mx/omx_recv.c, omx_ack.c).
+
+import (
+	"github.com/open-mx-go/open-mx-go/engine/wire"
+)
+
+// seqFrame is the common part of a decoded sequenced packet.
+type seqFrame struct {
+	typ     wire.Type
+	head    wire.Head
+	srcEP   uint8
+	seq     wire.Seq
+	piggy   wire.Seq
+	session uint32
+	msg     wire.Msg
+	medium  wire.Medium
+	rndv    wire.Rndv
+	notify  wire.Notify
+}
+
+func (ep *Endpoint) decodeSequenced(t wire.Type, frame []byte) (seqFrame, error) {
+	f := seqFrame{typ: t}
+	var err error
+	m := ep.net.mode
+	switch t {
+	case wire.TypeTiny, wire.TypeSmall:
+		f.head, f.msg, err = wire.DecodeMsg(frame, m)
+		f.srcEP, f.seq, f.piggy, f.session = f.msg.SrcEP, wire.Seq(f.msg.Seq), wire.Seq(f.msg.Piggyack), f.msg.Session
+	case wire.TypeMedium:
+		f.head, f.medium, err = wire.DecodeMedium(frame, m)
+		f.srcEP, f.seq, f.piggy, f.session = f.medium.SrcEP, wire.Seq(f.medium.Seq), wire.Seq(f.medium.Piggyack), f.medium.Session
+	case wire.TypeRndv:
+		f.head, f.rndv, err = wire.DecodeRndv(frame, m)
+		f.srcEP, f.seq, f.piggy, f.session = f.rndv.SrcEP, wire.Seq(f.rndv.Seq), wire.Seq(f.rndv.Piggyack), f.rndv.Session
+	case wire.TypeNotify:
+		f.head, f.notify, err = wire.DecodeNotify(frame, m)
+		f.srcEP, f.seq, f.piggy, f.session = f.notify.SrcEP, wire.Seq(f.notify.Seq), wire.Seq(f.notify.Piggyack), f.notify.Session
+	}
+	return f, err
+}
+
+// wirePartnerFrom returns the partner that sent a frame: identified by the
+// source MAC (robust, spec/wire.md §6.3) and its endpoint index.
+func (ep *Endpoint) wirePartnerFrom(src [6]byte, srcEP uint8) *Partner {
+	p := ep.mu.partners[partnerKey{macToNIC(src), uint32(srcEP)}]
+	if p == nil || p.w == nil {
+		return nil
+	}
+	return p
+}
+
+func macToNIC(m [6]byte) uint64 {
+	return uint64(m[0])<<40 | uint64(m[1])<<32 | uint64(m[2])<<24 | uint64(m[3])<<16 | uint64(m[4])<<8 | uint64(m[5])
+}
+
+func nicToMAC(n uint64) [6]byte {
+	return [6]byte{byte(n >> 40), byte(n >> 32), byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
+}
+
+// sequencedLocked handles a TINY, SMALL, MEDIUM, RNDV or NOTIFY frame.
+func (ep *Endpoint) sequencedLocked(t wire.Type, frame []byte) {
+	f, err := ep.decodeSequenced(t, frame)
+	if err != nil {
+		ep.counters.Inc(DropBadDataLen)
+		return
+	}
+	switch t {
+	case wire.TypeTiny:
+		ep.counters.Inc(RecvTiny)
+	case wire.TypeSmall:
+		ep.counters.Inc(RecvSmall)
+	case wire.TypeMedium:
+		ep.counters.Inc(RecvMediumFrag)
+	case wire.TypeRndv:
+		ep.counters.Inc(RecvRndv)
+	case wire.TypeNotify:
+		ep.counters.Inc(RecvNotify)
+	}
+	if f.session != ep.session {
+		ep.counters.Inc(DropBadSession)
+		ep.sendNackLibLocked(f.head, f.srcEP, uint16(f.seq), wire.NackBadSession)
+		return
+	}
+	p := ep.wirePartnerFrom(f.head.Src, f.srcEP)
+	if p == nil {
+		ep.counters.Inc(DropBadPeerAddr)
+		return
+	}
+	w := p.w
+	if f.seq.Session() != w.nextRecv.Session() {
+		return // obsolete session
+	}
+	if w.sendSeqSet && f.piggy.Session() != w.nextSend.Session() {
+		return
+	}
+	ep.handleAckLocked(p, f.piggy)
+	d := f.seq.Sub(w.nextRecv)
+	switch {
+	case d == 0:
+		ep.acceptLocked(p, &f)
+		ep.drainEarlyLocked(p)
+	case d <= earlyWindow:
+		ep.keepEarlyLocked(w, &f, frame)
+	default:
+		if f.seq.Add(1) == w.nextRecv {
+			ep.sendAckLocked(p) // our previous ack was probably lost
+		}
+	}
+}
+
+// keepEarlyLocked stores an out-of-order frame (sorted by seqnum, then
+// fragment; exact duplicates dropped).
+func (ep *Endpoint) keepEarlyLocked(w *wireState, f *seqFrame, frame []byte) {
+	frag := 0
+	if f.typ == wire.TypeMedium {
+		frag = int(f.medium.FragSeq)
+	}
+	d := f.seq.Sub(w.nextRecv)
+	i := 0
+	for ; i < len(w.early); i++ {
+		e := w.early[i]
+		ed := e.seq.Sub(w.nextRecv)
+		if ed == d && e.frag == frag {
+			return
+		}
+		if ed > d || (ed == d && e.frag > frag) {
+			break
+		}
+	}
+	e := earlyFrame{seq: f.seq, frag: frag, frame: append([]byte(nil), frame...)}
+	w.early = append(w.early, earlyFrame{})
+	copy(w.early[i+1:], w.early[i:])
+	w.early[i] = e
+}
+
+// drainEarlyLocked replays queued frames that became in-order, until no
+// progress is made (spec/wire.md §4.4, the recommended iterative drain).
+func (ep *Endpoint) drainEarlyLocked(p *Partner) {
+	w := p.w
+	for len(w.early) > 0 && p.w == w && !ep.mu.closed {
+		e := w.early[0]
+		d := e.seq.Sub(w.nextRecv)
+		if d > earlyWindow { // now behind us: stale
+			w.early = w.early[1:]
+			continue
+		}
+		if d != 0 {
+			return
+		}
+		w.early = w.early[1:]
+		f, err := ep.decodeSequenced(wire.Type(e.frame[16]), e.frame)
+		if err != nil {
+			continue
+		}
+		ep.acceptLocked(p, &f)
+	}
+}
+
+// acceptLocked processes the expected packet: a medium fragment is added to
+// the message being assembled; a complete message is matched.
+func (ep *Endpoint) acceptLocked(p *Partner, f *seqFrame) {
+	w := p.w
+	var m *message
+	switch f.typ {
+	case wire.TypeTiny, wire.TypeSmall:
+		m = &message{class: classEager, matchInfo: f.msg.Match, length: uint32(len(f.msg.Data)), data: append([]byte(nil), f.msg.Data...)}
+	case wire.TypeMedium:
+		md := &f.medium
+		if w.asm == nil {
+			w.asm = &mediumAsm{length: md.Length, data: make([]byte, md.Length), head: *md}
+		}
+		a := w.asm
+		bit := uint32(1) << md.FragSeq
+		off := md.Offset(ep.net.mode)
+		if md.Length != a.length || a.got&bit != 0 || off+len(md.Data) > len(a.data) {
+			return // duplicate or inconsistent fragment
+		}
+		copy(a.data[off:], md.Data)
+		a.got |= bit
+		a.bytes += uint32(len(md.Data))
+		if a.bytes < a.length {
+			return
+		}
+		w.asm = nil
+		m = &message{class: classEager, matchInfo: a.head.Match, length: a.length, data: a.data}
+	case wire.TypeRndv:
+		r := f.rndv
+		m = &message{class: classWireRndv, matchInfo: r.Match, length: r.MsgLength,
+			pullFrom: &pullSource{partner: p, rdmaID: r.RDMAID, rdmaSeq: r.RDMASeq, rdmaOffset: uint32(r.RDMAOffset), length: r.MsgLength}}
+	case wire.TypeNotify:
+		ep.advanceLocked(p)
+		ep.notifyLocked(f.notify)
+		return
+	}
+	m.src = partnerKey{p.nicID, p.index}
+	m.srcSession = w.trueSess
+	ep.advanceLocked(p)
+	ep.arrivalLocked(m)
+}
+
+// advanceLocked moves past the expected seqnum and schedules the ack.
+func (ep *Endpoint) advanceLocked(p *Partner) {
+	w := p.w
+	w.nextRecv = w.nextRecv.Next()
+	if uint32(w.nextRecv.Sub(w.lastAckedRecv)) >= ep.notAckedMax {
+		ep.sendAckLocked(p)
+	} else if w.ackDue.IsZero() {
+		w.ackDue = ep.now().Add(ep.ackDelay)
+	}
+}
+
+// sendAckLocked sends an explicit cumulative ack (TRUC liback, §2.6).
+func (ep *Endpoint) sendAckLocked(p *Partner) {
+	w := p.w
+	w.lastSendAck++
+	sess := w.backSess
+	if sess == unknownSession {
+		sess = w.trueSess
+	}
+	t := wire.Truc{DstEP: uint8(p.index), SrcEP: uint8(ep.index), Session: sess, AckSeq: uint16(w.nextRecv), AckNum: w.lastSendAck}
+	n, err := t.Encode(ep.net.tx, ep.headTo(w), ep.net.mode)
+	if err != nil {
+		return
+	}
+	ep.sendFrameLocked(ep.net.tx[:n])
+	ep.counters.Inc(SendLibAck)
+	w.lastAckedRecv = w.nextRecv
+	w.ackDue = zeroTime
+}
+
+// trucLocked handles an explicit ack.
+func (ep *Endpoint) trucLocked(frame []byte) {
+	h, t, err := wire.DecodeTruc(frame, ep.net.mode)
+	if err != nil {
+		ep.counters.Inc(DropBadDataLen)
+		return
+	}
+	ep.counters.Inc(RecvLibAck)
+	if t.Session != ep.session {
+		ep.counters.Inc(DropBadSession)
+		return
+	}
+	p := ep.wirePartnerFrom(h.Src, t.SrcEP)
+	if p == nil {
+		return
+	}
+	w := p.w
+	a := wire.Seq(t.AckSeq)
+	if !w.sendSeqSet || a.Session() != w.nextSend.Session() || t.AckNum <= w.lastRecvAck {
+		return
+	}
+	w.lastRecvAck = t.AckNum
+	ep.handleAckLocked(p, a)
+}
+
+// handleAckLocked applies a cumulative ack: every packet before a is
+// received (spec/wire.md §4.6).
+func (ep *Endpoint) handleAckLocked(p *Partner, a wire.Seq) {
+	w := p.w
+	if !w.sendSeqSet {
+		return
+	}
+	missing := w.nextSend.Sub(w.nextAcked)
+	nw := a.Sub(w.nextAcked)
+	if nw == 0 || nw > missing {
+		return
+	}
+	i := 0
+	for ; i < len(w.nonAcked); i++ {
+		s := w.nonAcked[i]
+		if s.seq.Sub(w.nextAcked) >= nw {
+			break
+		}
+		ep.ackedLocked(s)
+	}
+	clear(w.nonAcked[:i])
+	w.nonAcked = w.nonAcked[i:]
+	w.nextAcked = a
+	ep.releaseThrottledLocked(p)
+}
+
+// sendNackLibLocked refuses a packet (§4.7).
+func (ep *Endpoint) sendNackLibLocked(h wire.Head, srcEP uint8, seq uint16, why wire.Nack) {
+	nk := wire.NackLib{SrcEP: uint8(ep.index), Nack: why, DstEP: srcEP, PeerIndex: h.PeerIndex, Seq: seq}
+	n, err := nk.Encode(ep.net.tx, wire.Head{Dst: h.Src, Src: ep.net.mac, PeerIndex: wire.UnknownPeerIndex}, ep.net.mode)
+	if err != nil {
+		return
+	}
+	ep.sendFrameLocked(ep.net.tx[:n])
+	ep.counters.Inc(SendNackLib)
+}
+
+// nackStatus maps a NACK type to the completion status (§2.1).
+func nackStatus(n wire.Nack) (Status, bool) {
+	switch n {
+	case wire.NackBadEndpoint:
+		return StatusRemoteEndpointBadID, true
+	case wire.NackEndpointClosed:
+		return StatusRemoteEndpointClosed, true
+	case wire.NackBadSession:
+		return StatusRemoteEndpointBadSession, true
+	case wire.NackBadRDMAWin:
+		return StatusRemoteRDMAWindowBadID, true
+	}
+	return 0, false
+}
+
+// nackLibLocked fails the request a NACK_LIB refers to.
+func (ep *Endpoint) nackLibLocked(frame []byte) {
+	h, nk, err := wire.DecodeNackLib(frame, ep.net.mode)
+	if err != nil {
+		ep.counters.Inc(DropBadDataLen)
+		return
+	}
+	ep.counters.Inc(RecvNackLib)
+	st, ok := nackStatus(nk.Nack)
+	if !ok {
+		return
+	}
+	p := ep.wirePartnerFrom(h.Src, nk.SrcEP)
+	if p == nil {
+		return
+	}
+	w := p.w
+	seq := wire.Seq(nk.Seq)
+	if w.sendSeqSet && seq.Session() == w.nextSend.Session() {
+		for i, s := range w.nonAcked {
+			if s.seq == seq && !s.acked {
+				w.nonAcked = append(w.nonAcked[:i], w.nonAcked[i+1:]...)
+				ep.failSendLocked(s, st)
+				return
+			}
+		}
+	}
+	if len(w.connects) > 0 {
+		r := w.connects[0]
+		w.connects = w.connects[1:]
+		ep.completeLocked(r, st)
+	}
+}

@@ -1,0 +1,289 @@
+package engine
+
+// Sending over the wire: message classes, sequence numbers, retransmission
+// and early ("zombie") completion (spec/wire.md §3, §4.3, §4.11; mirrors
+// libopen-mx/omx_send.c and omx_large.c).
+
+import (
+	"time"
+
+	"github.com/open-mx-go/open-mx-go/engine/wire"
+)
+
+var zeroTime time.Time
+
+// sendWireLocked posts a send to a remote partner. r is pending; it
+// completes early (eager classes), on ack, or on the NOTIFY (large).
+func (ep *Endpoint) sendWireLocked(p *Partner, r *Request, m *message) {
+	w := p.w
+	if ep.net == nil || !w.sendSeqSet {
+		ep.completeLocked(r, StatusRemoteEndpointUnreachable)
+		return
+	}
+	L := r.length
+	s := &wireSend{req: r, match: m.matchInfo, budget: ep.requestResends.Load()}
+	rndvMax := min(ep.rndvThreshold, uint32(ep.net.mode.MediumMax))
+	switch {
+	case m.sync || L > rndvMax:
+		reg, ok := ep.allocRegionLocked()
+		if !ok {
+			ep.completeLocked(r, StatusNoResources)
+			return
+		}
+		wr := &wireRndv{region: reg, regSeq: ep.net.regSeq[reg], length: L, segs: r.segs, req: r, partner: p}
+		ep.net.regions[reg] = wr
+		r.class = classRndv
+		r.wrndv = wr
+		s.typ, s.rndv = wire.TypeRndv, wr
+	default:
+		s.data = make([]byte, L)
+		copySegments([][]byte{s.data}, r.segs, L)
+		switch {
+		case L <= wire.TinyMax:
+			s.typ = wire.TypeTiny
+		case L <= wire.SmallMax:
+			s.typ = wire.TypeSmall
+		default:
+			s.typ = wire.TypeMedium
+		}
+		r.class = classEager
+	}
+	r.wsend = s
+	ep.postSeqLocked(p, s)
+	if r.class == classEager && ep.net.zombies < ep.zombieMax {
+		ep.net.zombies++
+		s.zombie = true
+		ep.completeLocked(r, StatusSuccess)
+	}
+}
+
+// postSeqLocked gives a packet its seqnum and transmits it, or queues it
+// while the throttling window is full (§4.3).
+func (ep *Endpoint) postSeqLocked(p *Partner, s *wireSend) {
+	w := p.w
+	if len(w.throttled) > 0 || w.nextSend.Sub(w.nextAcked) >= throttleWindow {
+		w.throttled = append(w.throttled, s)
+		return
+	}
+	s.seq = w.nextSend
+	w.nextSend = w.nextSend.Next()
+	w.nonAcked = append(w.nonAcked, s)
+	ep.transmitLocked(p, s, ep.now())
+}
+
+// releaseThrottledLocked posts queued packets once acks opened the window.
+func (ep *Endpoint) releaseThrottledLocked(p *Partner) {
+	w := p.w
+	for len(w.throttled) > 0 && w.nextSend.Sub(w.nextAcked) < throttleWindow {
+		s := w.throttled[0]
+		w.throttled = w.throttled[1:]
+		s.seq = w.nextSend
+		w.nextSend = w.nextSend.Next()
+		w.nonAcked = append(w.nonAcked, s)
+		ep.transmitLocked(p, s, ep.now())
+	}
+}
+
+// transmitLocked (re)sends a sequenced packet with the current piggyack.
+func (ep *Endpoint) transmitLocked(p *Partner, s *wireSend, now time.Time) {
+	w := p.w
+	n := ep.net
+	h := ep.headTo(w)
+	piggy := uint16(w.nextRecv)
+	w.lastAckedRecv = w.nextRecv
+	w.ackDue = zeroTime
+	switch s.typ {
+	case wire.TypeTiny, wire.TypeSmall:
+		m := wire.Msg{Type: s.typ, DstEP: uint8(p.index), SrcEP: uint8(ep.index), Length: uint16(len(s.data)),
+			Seq: uint16(s.seq), Piggyack: piggy, Match: s.match, Session: w.trueSess, Data: s.data}
+		if k, err := m.Encode(n.tx, h, n.mode); err == nil {
+			ep.sendFrameLocked(n.tx[:k])
+		}
+		if s.typ == wire.TypeTiny {
+			ep.counters.Inc(SendTiny)
+		} else {
+			ep.counters.Inc(SendSmall)
+		}
+	case wire.TypeMedium:
+		fm := n.mode.FragMax
+		for i, off := 0, 0; off < len(s.data); i, off = i+1, off+fm {
+			end := min(off+fm, len(s.data))
+			md := wire.Medium{DstEP: uint8(p.index), SrcEP: uint8(ep.index), Length: uint32(len(s.data)),
+				Seq: uint16(s.seq), Piggyack: piggy, Match: s.match, Session: w.trueSess,
+				FragLength: uint16(end - off), FragSeq: uint8(i), Data: s.data[off:end]}
+			if k, err := md.Encode(n.tx, h, n.mode); err == nil {
+				ep.sendFrameLocked(n.tx[:k])
+			}
+			ep.counters.Inc(SendMediumSQFrag)
+		}
+	case wire.TypeRndv:
+		wr := s.rndv
+		rv := wire.Rndv{DstEP: uint8(p.index), SrcEP: uint8(ep.index), Seq: uint16(s.seq), Piggyack: piggy,
+			Match: s.match, Session: w.trueSess, MsgLength: wr.length, RDMAID: wr.region, RDMASeq: wr.regSeq}
+		if k, err := rv.Encode(n.tx, h, n.mode); err == nil {
+			ep.sendFrameLocked(n.tx[:k])
+		}
+		ep.counters.Inc(SendRndv)
+	case wire.TypeNotify:
+		nt := *s.notify
+		nt.Seq, nt.Piggyack = uint16(s.seq), piggy
+		if k, err := nt.Encode(n.tx, h, n.mode); err == nil {
+			ep.sendFrameLocked(n.tx[:k])
+		}
+		ep.counters.Inc(SendNotify)
+	}
+	s.sends++
+	s.lastSend = now
+}
+
+// ackedLocked is called when the peer acknowledged s.
+func (ep *Endpoint) ackedLocked(s *wireSend) {
+	s.acked = true
+	switch {
+	case s.typ == wire.TypeRndv:
+		wr := s.rndv
+		wr.acked = true
+		if wr.done {
+			ep.finishRndvLocked(wr)
+		}
+	case s.zombie:
+		ep.net.zombies--
+	case s.req != nil:
+		ep.completeLocked(s.req, StatusSuccess)
+	}
+	s.data = nil
+}
+
+// failSendLocked ends a send the peer refused or never acknowledged.
+func (ep *Endpoint) failSendLocked(s *wireSend, st Status) {
+	s.acked = true
+	if s.zombie {
+		ep.net.zombies--
+	}
+	if s.typ == wire.TypeRndv {
+		ep.freeRegionLocked(s.rndv)
+	}
+	if r := s.req; r != nil {
+		ep.failRequestLocked(r, st)
+	}
+}
+
+// failRequestLocked ends r with st; a request already reported done (early
+// completion) gets its stored status updated while the application has
+// not taken it yet (spec/api.md §5.11).
+func (ep *Endpoint) failRequestLocked(r *Request, st Status) {
+	switch r.state {
+	case reqPending:
+		ep.completeLocked(r, st)
+	case reqDone:
+		ep.mu.done.remove(r)
+		r.state = reqPending
+		ep.completeLocked(r, st)
+	}
+}
+
+// allocRegionLocked reserves a region id for a large send.
+func (ep *Endpoint) allocRegionLocked() (uint8, bool) {
+	n := ep.net
+	for i := 0; i < len(n.regions); i++ {
+		reg := (n.nextReg + i) % len(n.regions)
+		if n.regions[reg] == nil {
+			n.nextReg = reg + 1
+			return uint8(reg), true
+		}
+	}
+	return 0, false
+}
+
+func (ep *Endpoint) freeRegionLocked(wr *wireRndv) {
+	n := ep.net
+	if n.regions[wr.region] == wr {
+		n.regions[wr.region] = nil
+		n.regSeq[wr.region]++
+	}
+}
+
+// notifyLocked handles the receiver's "large message done" (§3.5.1).
+func (ep *Endpoint) notifyLocked(nt wire.Notify) {
+	wr := ep.net.regions[nt.RDMAID]
+	if wr == nil || wr.regSeq != nt.RDMASeq || wr.done {
+		return // duplicate or stale
+	}
+	wr.done = true
+	wr.xfer = min(nt.TotalLength, wr.length)
+	if wr.acked {
+		ep.finishRndvLocked(wr)
+	}
+}
+
+func (ep *Endpoint) finishRndvLocked(wr *wireRndv) {
+	ep.freeRegionLocked(wr)
+	r := wr.req
+	if r == nil || r.state != reqPending {
+		return
+	}
+	r.status.XferLength = wr.xfer
+	st := StatusSuccess
+	if wr.xfer < wr.length {
+		st = StatusMessageTruncated
+	}
+	ep.completeLocked(r, st)
+}
+
+// sendNotifyLocked tells a large sender that we took xfer bytes.
+func (ep *Endpoint) sendNotifyLocked(src *pullSource, xfer uint32) {
+	p := src.partner
+	if p.w == nil || !p.w.sendSeqSet {
+		return
+	}
+	sess := p.w.backSess
+	if sess == unknownSession {
+		sess = p.w.trueSess
+	}
+	s := &wireSend{typ: wire.TypeNotify, budget: ep.requestResends.Load(),
+		notify: &wire.Notify{DstEP: uint8(p.index), SrcEP: uint8(ep.index), Session: sess,
+			TotalLength: xfer, RDMAID: src.rdmaID, RDMASeq: src.rdmaSeq}}
+	ep.postSeqLocked(p, s)
+}
+
+// partnerUnreachableLocked runs the partner cleanup of spec/wire.md §4.10:
+// everything pending with the partner fails, its state is reset with a new
+// receive sesnum.
+func (ep *Endpoint) partnerUnreachableLocked(p *Partner) {
+	w := p.w
+	sends := append(w.nonAcked, w.throttled...)
+	w.nonAcked, w.throttled = nil, nil
+	for _, s := range sends {
+		if !s.acked {
+			ep.failSendLocked(s, StatusRemoteEndpointUnreachable)
+		}
+	}
+	if ep.net != nil {
+		for _, wr := range ep.net.regions {
+			if wr != nil && wr.partner == p {
+				ep.freeRegionLocked(wr)
+				if wr.req != nil {
+					ep.failRequestLocked(wr.req, StatusRemoteEndpointUnreachable)
+				}
+			}
+		}
+	}
+	conns := w.connects
+	w.connects = nil
+	for _, r := range conns {
+		ep.completeLocked(r, StatusRemoteEndpointUnreachable)
+	}
+	k := partnerKey{p.nicID, p.index}
+	kept := ep.mu.unexp[:0]
+	for _, m := range ep.mu.unexp {
+		if m.src != k {
+			kept = append(kept, m)
+		}
+	}
+	clear(ep.mu.unexp[len(kept):])
+	ep.mu.unexp = kept
+	ses := (w.nextRecv.Session() + 0x4000) & 0xc000
+	mac, peerIdx, reverse, cs := w.mac, w.peerIdx, w.reverse, w.connectSeq
+	w.reset(ses)
+	w.mac, w.peerIdx, w.reverse, w.connectSeq = mac, peerIdx, reverse, cs
+}
