@@ -14,6 +14,8 @@ import (
 	"unsafe"
 
 	"github.com/open-mx-go/open-mx-go/engine"
+	"github.com/open-mx-go/open-mx-go/engine/link"
+	"github.com/open-mx-go/open-mx-go/engine/wire"
 )
 
 // API is the only API version the library implements (OMX_API, MX_API).
@@ -73,6 +75,7 @@ type Library struct {
 	cfg         Config
 	eng         *engine.Engine
 	engAny      atomic.Pointer[engine.Engine] // eng, readable without mu
+	reg         registry
 	global      atomic.Pointer[Handler]
 	appGlobal   atomic.Bool // the application installed the global handler
 }
@@ -171,13 +174,23 @@ func (l *Library) engineConfig(cfg Config, boards []Board) engine.Config {
 	}
 	return engine.Config{
 		Boards:              eb,
+		Peers:               loadPeers(cfg),
 		DisableSelf:         cfg.DisableSelf,
 		DisableShared:       cfg.DisableShared,
 		RndvThreshold:       cfg.RndvThreshold,
 		SharedRndvThreshold: cfg.SharedRndvThreshold,
 		ResendsMax:          cfg.ResendsMax,
+		NotAckedMax:         cfg.NotAckedMax,
+		ZombieSend:          cfg.ZombieSend,
+		NoZombies:           cfg.ZombieSend == 0,
 		WaitSpin:            cfg.WaitSpin,
 		ThreadID:            ThreadID,
+		OpenLink: func(b engine.Board, ep uint32) (link.Link, wire.Mode, error) {
+			return l.openLink(cfg, b, ep)
+		},
+		AcquireSlot: func(b engine.Board, index, session uint32) (func(), error) {
+			return l.reg.acquire(cfg, b, index, session)
+		},
 		Report: func(ep *engine.Endpoint, msg string, code engine.Status) engine.Status {
 			return engine.Status(l.Report(ep, Code(code), msg))
 		},

@@ -27,6 +27,7 @@ type Endpoint struct {
 	spin            bool
 	spinTime        int64     // ns
 	net             *netState // nil: no network path
+	release         func()    // frees the host-wide slot claim (nil: none)
 	rndvThreshold   uint32
 	zombieMax       int
 	notAckedMax     uint32
@@ -64,13 +65,13 @@ type Endpoint struct {
 	}
 }
 
-func newEndpoint(e *Engine, cfg Config, b Board, index, key uint32, opt EndpointOptions) *Endpoint {
+func newEndpoint(e *Engine, cfg Config, b Board, index, key, session uint32, opt EndpointOptions) *Endpoint {
 	ep := &Endpoint{
 		eng:           e,
 		board:         b,
 		index:         index,
 		key:           key,
-		session:       cfg.Session(),
+		session:       session,
 		disableSelf:   cfg.DisableSelf,
 		endpointMax:   cfg.EndpointMax,
 		eagerMax:      cfg.SharedRndvThreshold,

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -81,6 +82,11 @@ type Config struct {
 	NoZombies  bool
 	// Now reads the clock (time.Now).
 	Now func() time.Time
+	// AcquireSlot claims (board, index) for this process host-wide (the
+	// endpoint registry of the node state directory). It returns a release
+	// function, or an error wrapping ErrBusy when another process holds
+	// the slot. Nil: only this process is checked.
+	AcquireSlot func(b Board, index, session uint32) (release func(), err error)
 	// Protocol delays (spec/wire.md §8.2): retransmission (500 ms),
 	// delayed ack (1/64 s), pull retransmission (1 s). Tests shorten them.
 	ResendDelay, AckDelay, PullTimeout time.Duration
@@ -387,7 +393,21 @@ search:
 				busy = true
 				continue
 			}
-			ep = newEndpoint(e, cfg, *b, i, key, opt)
+			session := cfg.Session()
+			var release func()
+			if cfg.AcquireSlot != nil {
+				var err error
+				if release, err = cfg.AcquireSlot(*b, i, session); err != nil {
+					if errors.Is(err, ErrBusy) {
+						busy = true
+						continue
+					}
+					e.mu.Unlock()
+					return nil, fmt.Errorf("attaching endpoint to driver device: %w", err)
+				}
+			}
+			ep = newEndpoint(e, cfg, *b, i, key, session, opt)
+			ep.release = release
 			e.slots[slotKey{bi, i}] = ep
 			break search
 		}
@@ -398,6 +418,9 @@ search:
 			e.mu.Lock()
 			delete(e.slots, slotKey{uint32(ep.board.Index), ep.index})
 			e.mu.Unlock()
+			if ep.release != nil {
+				ep.release()
+			}
 			return nil, err
 		}
 	}
@@ -449,4 +472,7 @@ func (e *Engine) release(ep *Endpoint) {
 	}
 	e.mu.Unlock()
 	e.endpoints.remove(ep.handle)
+	if ep.release != nil {
+		ep.release()
+	}
 }

@@ -141,6 +141,9 @@ func BenchmarkPingPong(b *testing.B) {
 			b.ReportMetric(float64(elapsed.Nanoseconds())/float64(b.N)/2, "ns/half-rtt")
 			if resent > 0 {
 				b.Logf("%d pings lost and resent", resent)
+				logStats(b, "ping", ping)
+				logStats(b, "pong", pong)
+				logIP(b, p)
 			}
 		})
 	}
@@ -230,6 +233,9 @@ func BenchmarkStream(b *testing.B) {
 			<-done
 			if lost > 0 || received < b.N {
 				b.Logf("%d trains timed out; %d of %d frames received", lost, received, b.N)
+				logStats(b, "src", src)
+				logStats(b, "sink", sink)
+				logIP(b, p)
 			}
 			if s := src.Stats(); s.TxDropped > 0 || s.TxRetries > 0 {
 				b.Logf("send stats: %+v", s)
