@@ -73,8 +73,19 @@ func (l *Library) OpenEndpoint(board, index, key uint32, params []Param) (*engin
 	return ep, Success
 }
 
-// CloseEndpoint implements omx_close_endpoint.
+// CloseEndpoint implements omx_close_endpoint. With OMX_DEBUG_COUNTERS=1
+// the endpoint's non-zero counters are printed on stderr first, one
+// "<prefix>counter <board>:<index> <label>: <value>" line each.
 func (l *Library) CloseEndpoint(ep *engine.Endpoint) Code {
+	if Getenv("OMX_DEBUG_COUNTERS") == "1" && !ep.Closed() {
+		prefix := l.Prefix()
+		for i, v := range ep.Counters().Snapshot() {
+			if v != 0 {
+				Stderr(fmt.Sprintf("%scounter %d:%d %s: %d\n", prefix, ep.Board().Index, ep.Index(), engine.Counter(i).Label(), v))
+			}
+		}
+		Stderr(fmt.Sprintf("%scounter %d:%d Resends: %d\n", prefix, ep.Board().Index, ep.Index(), ep.Resends()))
+	}
 	if err := ep.Close(); err != nil {
 		if CodeOf(err) == NotSupportedInHandler {
 			return l.Report(ep, NotSupportedInHandler, "Closing endpoint during unexpected handler")

@@ -41,6 +41,7 @@ type Endpoint struct {
 	requestResends  atomic.Uint32
 	errHandler      atomic.Pointer[any]
 	counters        Counters
+	resends         atomic.Uint64 // retransmitted packets, pull and connect requests
 	inbox           inbox
 	sig             signal
 	handlerDoneCond *sync.Cond
@@ -121,6 +122,10 @@ func (ep *Endpoint) Session() uint32 { return ep.session }
 
 // Counters returns the endpoint's statistics.
 func (ep *Endpoint) Counters() *Counters { return &ep.counters }
+
+// Resends returns how many packets, pull requests and connect requests the
+// endpoint retransmitted (not one of the Open-MX counters).
+func (ep *Endpoint) Resends() uint64 { return ep.resends.Load() }
 
 // ErrorHandler returns the opaque error handler stored for the endpoint
 // (nil: use the global one).

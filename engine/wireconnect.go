@@ -65,6 +65,9 @@ func (ep *Endpoint) sendConnectLocked(p *Partner, r *Request, now time.Time) {
 		ep.sendFrameLocked(ep.net.tx[:k])
 		ep.counters.Inc(SendConnectRequest)
 	}
+	if r.connSends > 0 {
+		ep.resends.Add(1)
+	}
 	r.connSends++
 	r.connLast = now
 }

@@ -251,6 +251,7 @@ func (ep *Endpoint) pullTimersLocked(now time.Time) {
 					ep.counters.Inc(PullTimeoutNonFirstBlock)
 				}
 				ep.sendPullLocked(pl, &pl.blocks[i])
+				ep.resends.Add(1)
 			}
 		}
 		pl.rerequest = false

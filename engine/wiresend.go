@@ -132,6 +132,9 @@ func (ep *Endpoint) transmitLocked(p *Partner, s *wireSend, now time.Time) {
 		}
 		ep.counters.Inc(SendNotify)
 	}
+	if s.sends > 0 {
+		ep.resends.Add(1)
+	}
 	s.sends++
 	s.lastSend = now
 }
