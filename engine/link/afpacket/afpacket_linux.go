@@ -118,7 +118,8 @@ func (l *packetLink) setup(cfg Config) error {
 	setBuf(fd, unix.SO_RCVBUFFORCE, unix.SO_RCVBUF, rcvBuf)
 	setBuf(fd, unix.SO_SNDBUFFORCE, unix.SO_SNDBUF, sndBuf)
 
-	if cfg.RxRing {
+	switch cfg.Rx {
+	case RxDefault, RxRing:
 		size := cfg.RxRingSize
 		if size <= 0 {
 			size = DefaultRxRingSize
@@ -126,6 +127,9 @@ func (l *packetLink) setup(cfg Config) error {
 		if l.ring, err = newRxRing(fd, l.mtu, size); err != nil {
 			return fmt.Errorf("afpacket: open %s: %w", l.name, err)
 		}
+	case RxRecv:
+	default:
+		return fmt.Errorf("afpacket: open %s: unknown receive mode %d", l.name, cfg.Rx)
 	}
 	sa := &unix.SockaddrLinklayer{Protocol: htons(link.EtherType), Ifindex: l.ifindex}
 	if err := unix.Bind(fd, sa); err != nil {

@@ -22,8 +22,8 @@ import (
 // modes are the receive paths every exchange test runs over.
 var modes = []struct {
 	name string
-	ring bool
-}{{"recv", false}, {"ring", true}}
+	rx   RxMode
+}{{"recv", RxRecv}, {"ring", RxRing}}
 
 // frame builds a frame for (dst, ep) of type pt, n bytes long, with id at
 // bytes 20..23 and a pattern after it.
@@ -144,12 +144,65 @@ func TestOpenMTU(t *testing.T) {
 	}
 }
 
+func TestOpenRxMode(t *testing.T) {
+	p := newPair(t, 1500)
+	if l := openIn(t, p.nsA, Config{Interface: p.ifA}); l.ring == nil {
+		t.Error("default receive mode is not the ring")
+	}
+	if l := openIn(t, p.nsA, Config{Interface: p.ifA, Endpoint: 1, Rx: RxRecv}); l.ring != nil {
+		t.Error("RxRecv link has a ring")
+	}
+	var err error
+	inNetns(t, p.nsA, func() { _, err = Open(Config{Interface: p.ifA, Endpoint: 2, Rx: 42}) })
+	if err == nil {
+		t.Error("Open with receive mode 42 succeeded")
+	}
+}
+
+// TestLoopback runs two endpoints over lo, whose MAC is all zeros: each
+// frame reaches its endpoint once, and never its sender.
+func TestLoopback(t *testing.T) {
+	p := newPair(t, 1500)
+	ipCmd(t, "-n", p.nsA, "link", "set", "lo", "up")
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			l1 := openIn(t, p.nsA, Config{Interface: "lo", Endpoint: 1, Rx: m.rx, MinMTU: 9000})
+			l2 := openIn(t, p.nsA, Config{Interface: "lo", Endpoint: 2, Rx: m.rx})
+			if l1.MAC() != [6]byte{} || l1.MTU() != 65536+14 {
+				t.Errorf("lo: MAC %x, MTU %d", l1.MAC(), l1.MTU())
+			}
+			var zero [6]byte
+			for i, f := range [][]byte{
+				frame(zero, zero, 37, 2, 1, 60),
+				frame(zero, zero, 37, 1, 2, 60),
+				frame(zero, zero, 37, 2, 3, 20000),
+			} {
+				if err := l1.Send(f); err != nil {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+			}
+			if err := l1.Send(frame(zero, zero, 37, 2, marker, 60)); err != nil {
+				t.Fatal(err)
+			}
+			if err := l2.Send(frame(zero, zero, 37, 1, marker, 60)); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]uint32{1, 3}, ids(recvUntil(t, l2, marker))); diff != "" {
+				t.Errorf("endpoint 2 mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]uint32{2}, ids(recvUntil(t, l1, marker))); diff != "" {
+				t.Errorf("endpoint 1 mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestExchange(t *testing.T) {
 	p := newPair(t, 9000)
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
-			a := openIn(t, p.nsA, Config{Interface: p.ifA, Endpoint: 2, MinMTU: 9000, RxRing: m.ring})
-			b := openIn(t, p.nsB, Config{Interface: p.ifB, Endpoint: 5, MinMTU: 9000, RxRing: m.ring})
+			a := openIn(t, p.nsA, Config{Interface: p.ifA, Endpoint: 2, MinMTU: 9000, Rx: m.rx})
+			b := openIn(t, p.nsB, Config{Interface: p.ifB, Endpoint: 5, MinMTU: 9000, Rx: m.rx})
 			if a.MTU() != 9014 || b.MTU() != 9014 {
 				t.Errorf("MTU() = %d, %d; want 9014", a.MTU(), b.MTU())
 			}
@@ -228,9 +281,9 @@ func TestKernelFilter(t *testing.T) {
 	p := newPair(t, 1500)
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
-			a := openIn(t, p.nsA, Config{Interface: p.ifA, Endpoint: 0, RxRing: m.ring})
-			b1 := openIn(t, p.nsB, Config{Interface: p.ifB, Endpoint: 1, RxRing: m.ring})
-			b2 := openIn(t, p.nsB, Config{Interface: p.ifB, Endpoint: 2, RxRing: m.ring})
+			a := openIn(t, p.nsA, Config{Interface: p.ifA, Endpoint: 0, Rx: m.rx})
+			b1 := openIn(t, p.nsB, Config{Interface: p.ifB, Endpoint: 1, Rx: m.rx})
+			b2 := openIn(t, p.nsB, Config{Interface: p.ifB, Endpoint: 2, Rx: m.rx})
 			bm, am := b1.MAC(), a.MAC()
 			mk := func(pt, ep uint8, id uint32, set func([]byte)) []byte {
 				f := frame(bm, am, pt, ep, id, 60)
@@ -284,8 +337,8 @@ func TestWaitWake(t *testing.T) {
 	p := newPair(t, 1500)
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
-			a := openIn(t, p.nsA, Config{Interface: p.ifA, RxRing: m.ring})
-			b := openIn(t, p.nsB, Config{Interface: p.ifB, RxRing: m.ring})
+			a := openIn(t, p.nsA, Config{Interface: p.ifA, Rx: m.rx})
+			b := openIn(t, p.nsB, Config{Interface: p.ifB, Rx: m.rx})
 			timed := func(f func() error) time.Duration {
 				t.Helper()
 				start := time.Now()
@@ -372,8 +425,8 @@ func TestWaitWake(t *testing.T) {
 func TestCloseRace(t *testing.T) {
 	p := newPair(t, 1500)
 	for i := range 10 {
-		a := openIn(t, p.nsA, Config{Interface: p.ifA, RxRing: i%2 == 1})
-		b := openIn(t, p.nsB, Config{Interface: p.ifB, RxRing: i%2 == 1})
+		a := openIn(t, p.nsA, Config{Interface: p.ifA, Rx: RxMode(1 + i%2)})
+		b := openIn(t, p.nsB, Config{Interface: p.ifB, Rx: RxMode(1 + i%2)})
 		var wg sync.WaitGroup
 		wg.Go(func() {
 			f := frame(b.MAC(), a.MAC(), 37, 0, 0, 60)

@@ -4,6 +4,7 @@ package afpacket
 
 import (
 	"encoding/binary"
+	"os/exec"
 	"runtime"
 	"testing"
 	"time"
@@ -66,14 +67,15 @@ func recvFrame(l link.Link, buf []byte, block bool, deadline time.Time) (int, er
 
 type benchMode struct {
 	name  string
-	ring  bool
+	rx    RxMode
 	block bool
 }
 
 var benchModes = []benchMode{
-	{"recv", false, false},
-	{"ring", true, false},
-	{"recv-wait", false, true},
+	{"recv", RxRecv, false},
+	{"ring", RxRing, false},
+	{"recv-wait", RxRecv, true},
+	{"ring-wait", RxRing, true},
 }
 
 // BenchmarkPingPong measures the round trip of a 60-byte frame; the
@@ -82,8 +84,8 @@ func BenchmarkPingPong(b *testing.B) {
 	p := newPair(b, 9000)
 	for _, m := range benchModes {
 		b.Run(m.name, func(b *testing.B) {
-			ping := openIn(b, p.nsA, Config{Interface: p.ifA, Endpoint: 1, RxRing: m.ring})
-			pong := openIn(b, p.nsB, Config{Interface: p.ifB, Endpoint: 1, RxRing: m.ring})
+			ping := openIn(b, p.nsA, Config{Interface: p.ifA, Endpoint: 1, Rx: m.rx})
+			pong := openIn(b, p.nsB, Config{Interface: p.ifB, Endpoint: 1, Rx: m.rx})
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
@@ -141,9 +143,7 @@ func BenchmarkPingPong(b *testing.B) {
 			b.ReportMetric(float64(elapsed.Nanoseconds())/float64(b.N)/2, "ns/half-rtt")
 			if resent > 0 {
 				b.Logf("%d pings lost and resent", resent)
-				logStats(b, "ping", ping)
-				logStats(b, "pong", pong)
-				logIP(b, p)
+				logLoss(b, p, ping, pong)
 			}
 		})
 	}
@@ -157,8 +157,8 @@ func BenchmarkStream(b *testing.B) {
 	p := newPair(b, 9000)
 	for _, m := range benchModes {
 		b.Run(m.name, func(b *testing.B) {
-			src := openIn(b, p.nsA, Config{Interface: p.ifA, Endpoint: 1, RxRing: m.ring})
-			sink := openIn(b, p.nsB, Config{Interface: p.ifB, Endpoint: 1, RxRing: m.ring})
+			src := openIn(b, p.nsA, Config{Interface: p.ifA, Endpoint: 1, Rx: m.rx})
+			sink := openIn(b, p.nsB, Config{Interface: p.ifB, Endpoint: 1, Rx: m.rx})
 			done := make(chan struct{})
 			received := 0
 			go func() {
@@ -233,13 +233,63 @@ func BenchmarkStream(b *testing.B) {
 			<-done
 			if lost > 0 || received < b.N {
 				b.Logf("%d trains timed out; %d of %d frames received", lost, received, b.N)
-				logStats(b, "src", src)
-				logStats(b, "sink", sink)
-				logIP(b, p)
+				logLoss(b, p, src, sink)
 			}
 			if s := src.Stats(); s.TxDropped > 0 || s.TxRetries > 0 {
 				b.Logf("send stats: %+v", s)
 			}
 		})
+	}
+}
+
+// BenchmarkRecvEmpty measures one busy-poll step on an empty link
+// (PEERS.md: 156 ns for recv(MSG_DONTWAIT) from C).
+func BenchmarkRecvEmpty(b *testing.B) {
+	p := newPair(b, 9000)
+	for _, m := range benchModes[:2] {
+		b.Run(m.name, func(b *testing.B) {
+			l := openIn(b, p.nsB, Config{Interface: p.ifB, Endpoint: 1, Rx: m.rx})
+			buf := make([]byte, 9100)
+			for b.Loop() {
+				if n, err := l.Recv(buf); n != 0 || err != nil {
+					b.Fatalf("Recv = %d, %v", n, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSend measures Send of a 60-byte frame with a socket receiving it
+// on the other side (PEERS.md: 1141 ns from C).
+func BenchmarkSend(b *testing.B) {
+	p := newPair(b, 9000)
+	src := openIn(b, p.nsA, Config{Interface: p.ifA, Endpoint: 1})
+	sink := openIn(b, p.nsB, Config{Interface: p.ifB, Endpoint: 1, Rx: RxRecv})
+	f := frame(sink.MAC(), src.MAC(), 37, 1, 0, 60)
+	buf := make([]byte, 100)
+	i := 0
+	for b.Loop() {
+		if err := src.Send(f); err != nil {
+			b.Fatal(err)
+		}
+		if i++; i%1024 == 0 { // keep the sink's queue short
+			b.StopTimer()
+			for n, _ := sink.Recv(buf); n > 0; n, _ = sink.Recv(buf) {
+			}
+			b.StartTimer()
+		}
+	}
+}
+
+// logLoss logs the kernel's view after frames were lost: the sockets'
+// PACKET_STATISTICS and the veth counters.
+func logLoss(b *testing.B, p pair, links ...*packetLink) {
+	for _, l := range links {
+		s, err := unix.GetsockoptTpacketStats(l.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
+		b.Logf("socket on %s: %+v %v", l.name, s, err)
+	}
+	for _, end := range [][2]string{{p.nsA, p.ifA}, {p.nsB, p.ifB}} {
+		out, _ := exec.Command("ip", "-n", end[0], "-s", "link", "show", end[1]).CombinedOutput()
+		b.Logf("%s", out)
 	}
 }
