@@ -164,11 +164,19 @@ func (s *signal) broadcast() {
 // waiter is a thread blocked on the endpoint; Wakeup sets woken.
 type waiter struct{ woken bool }
 
+// postProgressLocked is the progression pass of posting calls (isend,
+// irecv): queued events are processed, but the link is only polled by the
+// completion calls, which the application calls next anyway; this saves a
+// system call per posted request on the latency path.
+func (ep *Endpoint) postProgressLocked() { ep.progressPassLocked(false) }
+
 // progressLocked runs one progression pass: every queued event is processed
 // in order, unless progression is disabled or the unexpected handler is
 // running (then events wait). Called with ep.mu held; may release it while
 // the unexpected handler runs.
-func (ep *Endpoint) progressLocked() {
+func (ep *Endpoint) progressLocked() { ep.progressPassLocked(true) }
+
+func (ep *Endpoint) progressPassLocked(pollLink bool) {
 	for !ep.mu.progressOff && !ep.mu.handlerRunning && !ep.mu.closed {
 		ev, ok := ep.inbox.pop()
 		if !ok {
@@ -183,7 +191,7 @@ func (ep *Endpoint) progressLocked() {
 			ep.noticeLocked(ev.large, ev.xfer, ev.status)
 		}
 	}
-	if !ep.mu.progressOff && !ep.mu.handlerRunning && !ep.mu.closed {
+	if pollLink && !ep.mu.progressOff && !ep.mu.handlerRunning && !ep.mu.closed {
 		ep.pollLinkLocked(true)
 	}
 }
@@ -430,6 +438,9 @@ func (ep *Endpoint) waitLocked(timeoutMs uint32, cond func() bool) bool {
 			timer.Stop()
 		}
 	}()
+	if cond() { // already satisfied: no progression pass needed
+		return true
+	}
 	for {
 		ep.progressLocked()
 		ep.flushErrorsLocked()

@@ -27,7 +27,7 @@ func (ep *Endpoint) Recv(segs [][]byte, matchInfo, mask uint64, ctx uintptr, for
 		return nil, err
 	}
 	defer ep.unlock()
-	ep.progressLocked()
+	ep.postProgressLocked()
 	r := ep.newRequestLocked(KindRecv, ctx)
 	r.forgotten = forget
 	r.segs = segs

@@ -24,7 +24,7 @@ func (ep *Endpoint) Send(segs [][]byte, dest Address, matchInfo uint64, ctx uint
 		return nil, err
 	}
 	defer ep.unlock()
-	ep.progressLocked()
+	ep.postProgressLocked()
 	p := ep.partnerForAddr(dest)
 	r := ep.newRequestLocked(KindSend, ctx)
 	r.forgotten = forget
@@ -50,7 +50,7 @@ func (ep *Endpoint) Send(segs [][]byte, dest Address, matchInfo uint64, ctx uint
 			return r, nil
 		}
 		ep.inbox.push(event{msg: m}, &ep.sig)
-		ep.progressLocked()
+		ep.postProgressLocked()
 		return r, nil
 	}
 	if _, local := ep.eng.BoardByNIC(dest.NICID); !local {
@@ -99,7 +99,7 @@ func (ep *Endpoint) Send(segs [][]byte, dest Address, matchInfo uint64, ctx uint
 		ep.completeLocked(r, StatusSuccess)
 	}
 	if target == ep {
-		ep.progressLocked()
+		ep.postProgressLocked()
 	}
 	return r, nil
 }
