@@ -18,6 +18,9 @@ CAPI_PKG ?= ./capi
 MAP      := capi/myriexpress.map
 BENCHTIME ?= 1s
 FUZZTIME  ?= 30s
+# The raw AF_PACKET ping-pong "make bench" compares omx_perf with (not part
+# of the tree: without it the network benchmark has no ceiling column).
+RAWPP_SRC ?= ../shared/bench/rawpp/rawpp.c
 
 SONAME := libopen-mx.so.0
 LIB    := build/lib/$(SONAME)
@@ -115,7 +118,9 @@ generate:
 	$(GO) run ./tests/abigen
 	$(GO) run capi/mkmap.go
 
-bench: lib
+# The network part (tests/bench/netbench.sh) needs root; without it, it
+# says so and succeeds.
+bench: lib build/bin/omx_perf
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./...
 ifneq ($(SELFBENCH),)
 	@mkdir -p build/bin
@@ -123,6 +128,7 @@ ifneq ($(SELFBENCH),)
 		-L build/lib -Wl,-rpath,'$$ORIGIN/../lib' -lmyriexpress -lpthread
 	build/bin/omx_selfbench $(BENCH_ARGS)
 endif
+	OMX_PERF=build/bin/omx_perf RAWPP_SRC='$(RAWPP_SRC)' CC='$(CC)' bash tests/bench/netbench.sh
 
 # Fuzzes each Fuzz* target for FUZZTIME, one at a time (go test -fuzz takes
 # one target of one package).
@@ -149,7 +155,8 @@ help:
 	@echo '  test           go test -count=1 -timeout 9m ./..., then -race on engine and compat (the test command)'
 	@echo '  check          gofmt, go vet, generated files up to date'
 	@echo '  generate       regenerate the generated files (tests/abigen, $(MAP))'
-	@echo '  bench          Go benchmarks, then build/bin/omx_selfbench if tests/bench/selfbench.c exists'
+	@echo '  bench          Go benchmarks, build/bin/omx_selfbench if tests/bench/selfbench.c exists, then (as root)'
+	@echo '                 omx_perf vs raw AF_PACKET (rawpp.c from RAWPP_SRC=$(RAWPP_SRC)) over veth'
 	@echo '  fuzz           run each Fuzz* test for FUZZTIME'
 	@echo '  clean          remove build/'
 	@echo 'Variables (current value):'

@@ -19,11 +19,15 @@ func recvRaw(fd int, buf []byte) (int, unix.Errno) {
 }
 
 // sendRaw is send(fd, frame, 0) on the bound socket (the kernel takes the
-// interface and protocol from the bind). It may block while the socket's
-// send buffer is full, so it goes through the scheduler.
+// interface and protocol from the bind). It first tries without blocking,
+// skipping the scheduler hand-off of a blocking system call; only when the
+// socket's send buffer is full does it make the call that may block.
 func sendRaw(fd int, frame []byte) unix.Errno {
-	_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&frame[0])), uintptr(len(frame)),
-		0, 0, 0)
+	p := uintptr(unsafe.Pointer(&frame[0]))
+	_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), p, uintptr(len(frame)), unix.MSG_DONTWAIT, 0, 0)
+	if e == unix.EAGAIN {
+		_, _, e = unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), p, uintptr(len(frame)), 0, 0, 0)
+	}
 	return e
 }
 
