@@ -300,3 +300,81 @@ func TestWireRemoteClose(t *testing.T) {
 		t.Fatalf("send to a reopened endpoint: %v %+v", ok, st)
 	}
 }
+
+// TestWireRequestTimeout: a peer that stops answering makes the request
+// fail with UNREACHABLE once its retry budget is spent.
+func TestWireRequestTimeout(t *testing.T) {
+	hub := mem.NewHub(mem.HubConfig{})
+	defer hub.Close()
+	A, B := twoHosts(t, hub, nativeMode(t, 9000), nil)
+	a := openOn(t, A, 0)
+	b, err := B.OpenEndpoint(0, 1, 0x1234, EndpointOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := pump(b)
+	addr, err := a.Connect(nicB, 1, 0x1234, 2000)
+	stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close() // nobody answers any more (no node service to NACK)
+	a.SetRequestTimeout(3)
+	start := time.Now()
+	for _, n := range []int{10, 100000} {
+		s, _ := a.Send([][]byte{make([]byte, n)}, addr, 1, 0, true, false)
+		st, ok, _ := a.Wait(s.Handle(), 5000)
+		if !ok || st.Code != StatusRemoteEndpointUnreachable {
+			t.Fatalf("%d-byte send to a silent peer: %v %+v", n, ok, st)
+		}
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("took %v", d)
+	}
+	// The partner was reset: a new connect is needed and times out too.
+	if _, err := a.Connect(nicB, 1, 0x1234, 200); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("connect to a closed endpoint: %v", err)
+	}
+}
+
+// TestWireCloseInFlight closes endpoints with traffic in flight both ways:
+// nothing leaks (checked by twoHosts) and nothing blocks.
+func TestWireCloseInFlight(t *testing.T) {
+	hub := mem.NewHub(mem.HubConfig{Drop: 0.2, Seed: 3})
+	defer hub.Close()
+	A, B := twoHosts(t, hub, nativeMode(t, 9000), nil)
+	a, err := A.OpenEndpoint(0, 0, 0x1234, EndpointOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := B.OpenEndpoint(0, 1, 0x1234, EndpointOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addr Address
+	for i := 0; i < 20; i++ {
+		if addr, err = a.Connect(nicB, 1, 0x1234, 1000); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		a.Send([][]byte{make([]byte, 1+i*20000)}, addr, uint64(i), 0, false, i%2 == 0)
+		b.Recv([][]byte{make([]byte, 500000)}, 0, 0, 0, false)
+	}
+	b.Progress()
+	a.Progress()
+	done := make(chan struct{})
+	go func() {
+		a.Close()
+		b.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("close blocked")
+	}
+}

@@ -48,12 +48,14 @@ func rawRunBPF(t testing.TB, prog []insn, pkt []byte, pktType uint32) uint32 {
 	return 0
 }
 
+// rawBase returns the first n bytes of a RAW frame to dst of max(n, 17)
+// bytes.
 func rawBase(dst [6]byte, n int) []byte {
-	b := make([]byte, n)
+	b := make([]byte, max(n, 17))
 	copy(b, dst[:])
 	copy(b[6:], []byte{0x02, 0x99, 0x98, 0x97, 0x96, 0x95})
 	b[12], b[13], b[16] = 0x86, 0xdf, PtypeRaw
-	return b
+	return b[:n]
 }
 
 // TestRawAccept pins the reference filter on hand-picked frames.
@@ -125,7 +127,7 @@ func TestRawFilterProgramMatchesAccept(t *testing.T) {
 		bcast := [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 		for _, dst := range [][6]byte{mac, bcast} {
 			for _, n := range []int{0, 12, 14, 16, 17, 60, 64, RawMaxFrame - 1, RawMaxFrame, RawMaxFrame + 1, 1500, 9000} {
-				check(rawBase(dst, n)[:n])
+				check(rawBase(dst, n))
 				for pt := range 256 {
 					if n > 16 {
 						b := rawBase(dst, n)
