@@ -74,13 +74,13 @@ TAG=omxnb$$
 NA=${TAG}A NB=${TAG}B VA=${TAG}a VB=${TAG}b
 HA=${TAG}-a HB=${TAG}-b # Open-MX hostnames of the two sides
 TMP=$(mktemp -d /tmp/netbench.XXXXXX) || exit 1
-PIDS=()
+declare -A RUNNING # PIDs of the processes started here and not yet waited for
 MADE_NS=()
 
 cleanup() {
 	local p n
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	for p in "${!RUNNING[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${!RUNNING[@]}"; do wait "$p" 2>/dev/null; done
 	for n in "${MADE_NS[@]}"; do ip netns del "$n" 2>/dev/null; done
 	rm -rf "$TMP"
 }
@@ -102,8 +102,8 @@ if ! make_ns "$NA" || ! make_ns "$NB"; then
 	echo "skipping network benchmark: cannot create network namespaces ($(head -1 "$TMP/ns.err"))"
 	exit 0
 fi
-# The pair is created inside A (so it only ever exists in our namespaces),
-# then one end moves to B.
+# The pair is created inside A with its peer end in B: it only ever exists
+# in the namespaces made here, and goes away with them.
 if ! ip -n "$NA" link add "$VA" type veth peer name "$VB" netns "$NB"; then
 	say "cannot create the veth pair" >&2
 	exit 1
@@ -142,16 +142,30 @@ RES=$OUT/netbench.tsv # rep, mtu, system, size, latency µs, MB/s
 : >"$RES"
 FAILED=0
 
-# start_bg NS CMD...: start CMD in namespace NS in the background; its PID (that of
-# timeout, which ip and taskset exec into) is in BGPID and PIDS.
+# start_bg NS CMD...: start CMD in namespace NS in the background; its PID
+# (that of timeout, which ip and env exec into) is in BGPID and RUNNING.
 start_bg() {
 	local ns=$1
 	shift
 	ip netns exec "$ns" "$@" &
 	BGPID=$!
-	PIDS+=("$BGPID")
+	RUNNING[$BGPID]=1
 }
-stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+# reap PID: wait for it, return its status.
+reap() {
+	local rc=0
+	wait "$1" || rc=$?
+	unset "RUNNING[$1]"
+	return $rc
+}
+stop() { kill "$1" 2>/dev/null; reap "$1" 2>/dev/null; }
+# run_fg NS CMD...: run CMD in NS and wait for it; in the background, so that
+# a signal ends the wait at once and the trap stops it (timeout runs its
+# command in a process group of its own, out of reach of ^C).
+run_fg() {
+	start_bg "$@"
+	reap "$BGPID"
+}
 
 # ---------------- raw ceiling: rawpp ----------------
 run_raw() { # rep mtu
@@ -159,7 +173,7 @@ run_raw() { # rep mtu
 	start_bg "$NB" timeout 600 "${PIN1[@]}" "$RAWPP" -i "$VB" -r pong -S $RAWPP_OPTS >"$log.pong" 2>&1
 	pong=$BGPID
 	sleep 0.3
-	if ! ip netns exec "$NA" timeout 600 "${PIN0[@]}" "$RAWPP" -i "$VA" -r ping -d "$MACB" -S \
+	if ! run_fg "$NA" timeout 600 "${PIN0[@]}" "$RAWPP" -i "$VA" -r ping -d "$MACB" -S \
 		-T "$T" $RAWPP_OPTS $SIZES >"$log" 2>&1; then
 		say "rawpp failed at MTU $2:" >&2
 		cat "$log" "$log.pong" >&2
@@ -194,10 +208,14 @@ omx_pair() {
 		kill -0 "$server" 2>/dev/null || break
 		sleep 0.01
 	done
+	if ! grep -q '^Starting receiver' "$log.server"; then
+		stop "$server"
+		return 1
+	fi
 	# shellcheck disable=SC2046
-	ip netns exec "$NA" env $(omx_env A) timeout "$secs" "${PIN0[@]}" "$OMX_PERF" -d "$HB:0" -P 0 "$@" \
+	run_fg "$NA" env $(omx_env A) timeout "$secs" "${PIN0[@]}" "$OMX_PERF" -d "$HB:0" -P 0 "$@" \
 		>>"$log" 2>&1 || rc=1
-	wait "$server" || rc=1
+	reap "$server" || rc=1
 	return $rc
 }
 

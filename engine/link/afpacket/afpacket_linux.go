@@ -124,9 +124,11 @@ func (l *packetLink) setup(cfg Config) error {
 		if size <= 0 {
 			size = DefaultRxRingSize
 		}
-		if l.ring, err = newRxRing(fd, l.mtu, size); err != nil {
+		if l.ring, err = newRxRing(fd, l.mtu, size); err != nil && cfg.Rx == RxRing {
 			return fmt.Errorf("afpacket: open %s: %w", l.name, err)
 		}
+		// By default, a ring that cannot be had (memory limits) falls
+		// back to recv.
 	case RxRecv:
 	default:
 		return fmt.Errorf("afpacket: open %s: unknown receive mode %d", l.name, cfg.Rx)

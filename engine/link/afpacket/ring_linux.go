@@ -22,7 +22,8 @@ type rxRing struct {
 }
 
 // newRxRing sets up a ring of about size bytes on fd for frames of up to
-// maxFrame bytes.
+// maxFrame bytes. On error the socket is left without a ring (still in
+// TPACKET_V2 mode, which only matters to rings).
 func newRxRing(fd, maxFrame, size int) (*rxRing, error) {
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
 		return nil, fmt.Errorf("PACKET_VERSION TPACKET_V2: %w", err)
@@ -46,6 +47,8 @@ func newRxRing(fd, maxFrame, size int) (*rxRing, error) {
 	}
 	mem, err := unix.Mmap(fd, 0, blocks*blockSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
 	if err != nil {
+		// Free the ring so the socket queues frames for recv again.
+		_ = unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &unix.TpacketReq{})
 		return nil, fmt.Errorf("mmap of the receive ring: %w", err)
 	}
 	return &rxRing{mem: mem, frameSize: frameSize, frames: int(req.Frame_nr)}, nil

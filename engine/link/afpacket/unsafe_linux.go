@@ -23,10 +23,13 @@ func recvRaw(fd int, buf []byte) (int, unix.Errno) {
 // skipping the scheduler hand-off of a blocking system call; only when the
 // socket's send buffer is full does it make the call that may block.
 func sendRaw(fd int, frame []byte) unix.Errno {
-	p := uintptr(unsafe.Pointer(&frame[0]))
-	_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), p, uintptr(len(frame)), unix.MSG_DONTWAIT, 0, 0)
+	// The pointer conversions stay inside the call expressions, so the
+	// compiler keeps the (possibly stack-allocated) frame in place.
+	_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&frame[0])), uintptr(len(frame)),
+		unix.MSG_DONTWAIT, 0, 0)
 	if e == unix.EAGAIN {
-		_, _, e = unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), p, uintptr(len(frame)), 0, 0, 0)
+		_, _, e = unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&frame[0])), uintptr(len(frame)),
+			0, 0, 0)
 	}
 	return e
 }

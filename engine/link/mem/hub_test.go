@@ -265,6 +265,8 @@ func TestFaults(t *testing.T) {
 		{"none", HubConfig{}, seq(n), HubStats{Sent: n, Delivered: n}},
 		{"drop 0", HubConfig{Drop: 0}, seq(n), HubStats{Sent: n, Delivered: n}},
 		{"drop 1", HubConfig{Drop: 1}, nil, HubStats{Sent: n, Dropped: n}},
+		{"duplicate 0", HubConfig{Duplicate: 0}, seq(n), HubStats{Sent: n, Delivered: n}},
+		{"reorder 0", HubConfig{Reorder: 0}, seq(n), HubStats{Sent: n, Delivered: n}},
 		{"duplicate 1", HubConfig{Duplicate: 1}, []uint32{0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5},
 			HubStats{Sent: n, Delivered: 2 * n, Duplicated: n}},
 		{"reorder 1", HubConfig{Reorder: 1}, []uint32{1, 0, 3, 2, 5, 4},
