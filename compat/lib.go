@@ -159,6 +159,12 @@ func (l *Library) Init(api int) Code {
 		if err != nil && cfg.Verbose {
 			Stderr(expandPrefix(cfg.VerbosePrefix) + err.Error() + "\n")
 		}
+		for i := range boards {
+			// A name set with mx_raw_set_hostname (or the node tools).
+			if name, err := ReadBoardHostname(cfg.RunDir, boards[i].IfName); err == nil && name != "" {
+				boards[i].Hostname = name
+			}
+		}
 		l.eng = engine.New(l.engineConfig(cfg, boards))
 		l.engAny.Store(l.eng)
 	}
