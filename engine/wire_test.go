@@ -275,24 +275,32 @@ func TestWireLossy(t *testing.T) {
 	}
 }
 
-func TestWireRemoteClose(t *testing.T) {
+// connectedPair opens endpoint 0 on host A and endpoint 1 on host B (which
+// the caller closes), and connects A to B.
+func connectedPair(t *testing.T) (B *Engine, a, b *Endpoint, addr Address) {
+	t.Helper()
 	hub := mem.NewHub(mem.HubConfig{})
-	defer hub.Close()
+	t.Cleanup(hub.Close)
 	A, B := twoHosts(t, hub, nativeMode(t, 9000), nil)
-	a := openOn(t, A, 0)
+	a = openOn(t, A, 0)
 	b, err := B.OpenEndpoint(0, 1, 0x1234, EndpointOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop := pump(b)
-	addr, err := a.Connect(nicB, 1, 0x1234, 2000)
+	addr, err = a.Connect(nicB, 1, 0x1234, 2000)
 	stop()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return B, a, b, addr
+}
+
+func TestWireRemoteClose(t *testing.T) {
+	B, a, b, addr := connectedPair(t)
 	b.Close()
 	b2 := openOn(t, B, 1) // reopened: new session
-	stop = pump(b2)
+	stop := pump(b2)
 	defer stop()
 	s, _ := a.Send([][]byte{[]byte("x")}, addr, 1, 0, true, false)
 	st, ok, _ := a.Wait(s.Handle(), 3000)
@@ -304,20 +312,7 @@ func TestWireRemoteClose(t *testing.T) {
 // TestWireRequestTimeout: a peer that stops answering makes the request
 // fail with UNREACHABLE once its retry budget is spent.
 func TestWireRequestTimeout(t *testing.T) {
-	hub := mem.NewHub(mem.HubConfig{})
-	defer hub.Close()
-	A, B := twoHosts(t, hub, nativeMode(t, 9000), nil)
-	a := openOn(t, A, 0)
-	b, err := B.OpenEndpoint(0, 1, 0x1234, EndpointOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := pump(b)
-	addr, err := a.Connect(nicB, 1, 0x1234, 2000)
-	stop()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, a, b, addr := connectedPair(t)
 	b.Close() // nobody answers any more (no node service to NACK)
 	a.SetRequestTimeout(3)
 	start := time.Now()
