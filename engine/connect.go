@@ -42,7 +42,7 @@ func (ep *Endpoint) Connect(nic uint64, index, key, timeoutMs uint32) (Address, 
 	}
 	defer ep.unlock()
 	ep.progressLocked()
-	if _, local := ep.eng.BoardByNIC(nic); !local {
+	if !ep.localNIC(nic) {
 		return ep.connectWireLocked(nic, index, key, timeoutMs)
 	}
 	p, st := ep.connectStatusLocked(nic, index, key)
@@ -91,7 +91,7 @@ func (ep *Endpoint) IConnect(nic uint64, index, key uint32, matchInfo uint64, ct
 	r := ep.newRequestLocked(KindConnect, ctx)
 	r.forgotten = forget
 	r.status.MatchInfo = matchInfo
-	if _, local := ep.eng.BoardByNIC(nic); !local {
+	if !ep.localNIC(nic) {
 		ep.iconnectWireLocked(r, nic, index, key)
 		return r, nil
 	}

@@ -28,6 +28,7 @@ type Endpoint struct {
 	spinTime        int64     // ns
 	net             *netState // nil: no network path
 	release         func()    // frees the host-wide slot claim (nil: none)
+	localNICs       []uint64  // nic ids of this host's boards
 	rndvThreshold   uint32
 	zombieMax       int
 	notAckedMax     uint32
@@ -96,6 +97,9 @@ func newEndpoint(e *Engine, cfg Config, b Board, index, key, session uint32, opt
 		ep.ctxMask = (uint64(1)<<opt.CtxIDBits - 1) << opt.CtxIDShift
 	}
 	ep.requestResends.Store(cfg.ResendsMax)
+	for _, b := range cfg.Boards {
+		ep.localNICs = append(ep.localNICs, b.NICID)
+	}
 	h := opt.ErrorHandler
 	ep.errHandler.Store(&h)
 	ep.handlerDoneCond = sync.NewCond(&ep.mu.Mutex)
@@ -106,6 +110,17 @@ func newEndpoint(e *Engine, cfg Config, b Board, index, key, session uint32, opt
 	ep.mu.largeSends = make(map[*largeSend]struct{})
 	ep.sig.init()
 	return ep
+}
+
+// localNIC reports whether nic is one of this host's boards (fixed after
+// the engine is created, so no lock is needed).
+func (ep *Endpoint) localNIC(nic uint64) bool {
+	for _, n := range ep.localNICs {
+		if n == nic {
+			return true
+		}
+	}
+	return false
 }
 
 // Handle returns the endpoint's handle (never 0).

@@ -36,24 +36,8 @@ func (ep *Endpoint) Send(segs [][]byte, dest Address, matchInfo uint64, ctx uint
 	r.status.MatchInfo = matchInfo
 	r.status.MsgLength = r.length
 	r.status.XferLength = r.length
-	m := &message{
-		src:        partnerKey{ep.board.NICID, ep.index},
-		srcSession: ep.session,
-		matchInfo:  matchInfo,
-		length:     r.length,
-		sync:       sync,
-	}
-	if dest.NICID == ep.board.NICID && dest.Endpoint == ep.index && !ep.disableSelf {
-		r.class, m.class, m.send = classSelf, classSelf, r
-		if dest.Session != ep.session {
-			ep.completeLocked(r, StatusRemoteEndpointBadSession)
-			return r, nil
-		}
-		ep.inbox.push(event{msg: m}, &ep.sig)
-		ep.postProgressLocked()
-		return r, nil
-	}
-	if _, local := ep.eng.BoardByNIC(dest.NICID); !local {
+	self := dest.NICID == ep.board.NICID && dest.Endpoint == ep.index && !ep.disableSelf
+	if !self && !ep.localNIC(dest.NICID) {
 		if p.w == nil {
 			p = ep.wirePartnerLocked(dest.NICID, dest.Endpoint)
 		}
@@ -62,7 +46,24 @@ func (ep *Endpoint) Send(segs [][]byte, dest Address, matchInfo uint64, ctx uint
 			return r, nil
 		}
 		r.partner = p
-		ep.sendWireLocked(p, r, m)
+		ep.sendWireLocked(p, r, matchInfo, sync)
+		return r, nil
+	}
+	m := &message{
+		src:        partnerKey{ep.board.NICID, ep.index},
+		srcSession: ep.session,
+		matchInfo:  matchInfo,
+		length:     r.length,
+		sync:       sync,
+	}
+	if self {
+		r.class, m.class, m.send = classSelf, classSelf, r
+		if dest.Session != ep.session {
+			ep.completeLocked(r, StatusRemoteEndpointBadSession)
+			return r, nil
+		}
+		ep.inbox.push(event{msg: m}, &ep.sig)
+		ep.postProgressLocked()
 		return r, nil
 	}
 	target := ep.eng.lookupLocal(dest.NICID, dest.Endpoint)

@@ -100,6 +100,7 @@ type wireSend struct {
 	budget   uint32 // resends allowed
 	acked    bool
 	zombie   bool // the request completed early, before this ack
+	small    [wire.SmallMax]byte
 }
 
 // wireRndv is a large send as the sender keeps it: the region the receiver

@@ -167,7 +167,14 @@ func (ep *Endpoint) acceptLocked(p *Partner, f *seqFrame) {
 	var m *message
 	switch f.typ {
 	case wire.TypeTiny, wire.TypeSmall:
-		m = &message{class: classEager, matchInfo: f.msg.Match, length: uint32(len(f.msg.Data)), data: append([]byte(nil), f.msg.Data...)}
+		ep.advanceLocked(p)
+		if ep.deliverPostedLocked(p, f.msg.Match, f.msg.Data) {
+			return
+		}
+		m = &message{class: classEager, matchInfo: f.msg.Match, length: uint32(len(f.msg.Data)), data: append([]byte(nil), f.msg.Data...),
+			src: partnerKey{p.nicID, p.index}, srcSession: w.trueSess}
+		ep.arrivalLocked(m)
+		return
 	case wire.TypeMedium:
 		md := &f.medium
 		if w.asm == nil {
@@ -200,6 +207,31 @@ func (ep *Endpoint) acceptLocked(p *Partner, f *seqFrame) {
 	m.srcSession = w.trueSess
 	ep.advanceLocked(p)
 	ep.arrivalLocked(m)
+}
+
+// deliverPostedLocked gives an eager message straight from the frame to the
+// first matching posted receive (no copy into a message), if there is one.
+func (ep *Endpoint) deliverPostedLocked(p *Partner, match uint64, data []byte) bool {
+	for r := ep.mu.posted.head; r != nil; r = ep.mu.posted.nextOf(r) {
+		if !matches(match, r.status.MatchInfo, r.matchMask) {
+			continue
+		}
+		ep.mu.posted.remove(r)
+		r.posted, r.matched, r.partner = false, true, p
+		r.status.Addr = p.address()
+		r.status.MatchInfo = match
+		r.status.MsgLength = uint32(len(data))
+		xfer := min(uint32(len(data)), r.length)
+		copySegments(r.segs, [][]byte{data}, xfer)
+		r.status.XferLength = xfer
+		st := StatusSuccess
+		if xfer < uint32(len(data)) {
+			st = StatusMessageTruncated
+		}
+		ep.completeLocked(r, st)
+		return true
+	}
+	return false
 }
 
 // advanceLocked moves past the expected seqnum and schedules the ack.

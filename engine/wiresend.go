@@ -14,17 +14,17 @@ var zeroTime time.Time
 
 // sendWireLocked posts a send to a remote partner. r is pending; it
 // completes early (eager classes), on ack, or on the NOTIFY (large).
-func (ep *Endpoint) sendWireLocked(p *Partner, r *Request, m *message) {
+func (ep *Endpoint) sendWireLocked(p *Partner, r *Request, matchInfo uint64, sync bool) {
 	w := p.w
 	if ep.net == nil || !w.sendSeqSet {
 		ep.completeLocked(r, StatusRemoteEndpointUnreachable)
 		return
 	}
 	L := r.length
-	s := &wireSend{req: r, match: m.matchInfo, budget: ep.requestResends.Load()}
+	s := &wireSend{req: r, match: matchInfo, budget: ep.requestResends.Load()}
 	rndvMax := min(ep.rndvThreshold, uint32(ep.net.mode.MediumMax))
 	switch {
-	case m.sync || L > rndvMax:
+	case sync || L > rndvMax:
 		reg, ok := ep.allocRegionLocked()
 		if !ok {
 			ep.completeLocked(r, StatusNoResources)
@@ -36,7 +36,11 @@ func (ep *Endpoint) sendWireLocked(p *Partner, r *Request, m *message) {
 		r.wrndv = wr
 		s.typ, s.rndv = wire.TypeRndv, wr
 	default:
-		s.data = make([]byte, L)
+		if L <= uint32(len(s.small)) {
+			s.data = s.small[:L]
+		} else {
+			s.data = make([]byte, L)
+		}
 		copySegments([][]byte{s.data}, r.segs, L)
 		switch {
 		case L <= wire.TinyMax:
