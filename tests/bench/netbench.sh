@@ -11,7 +11,10 @@
 # recv(MSG_DONTWAIT), "-m poll"), about NETBENCH_T seconds measured per size
 # after a warm-up of at least 5 % of that, and a symmetric ping-pong (every
 # message is answered by one of the same length, rawpp -S), so both report
-# half the round trip in µs and payload MB/s (10^6 B/s) the same way.
+# half the round trip in µs and payload MB/s (10^6 B/s) the same way. The two
+# are measured size by size, one after the other, so that a change of the
+# machine's load hits both columns; the tables (Markdown) show the median of
+# the repetitions for each point.
 #
 # Usage (as root; otherwise it says so and exits 0):
 #   tests/bench/netbench.sh
@@ -41,6 +44,7 @@ cd "$(dirname "$0")/../.." || exit 1
 OMX_PERF=${OMX_PERF:-build/bin/omx_perf}
 RAWPP_SRC=${RAWPP_SRC:-../shared/bench/rawpp/rawpp.c}
 RAWPP_OPTS=${RAWPP_OPTS:--m poll}
+read -ra RAWOPTS <<<"$RAWPP_OPTS"
 MTUS=${NETBENCH_MTUS:-9000 1500}
 T=${NETBENCH_T:-0.3}
 REPS=${NETBENCH_REPS:-1}
@@ -168,14 +172,16 @@ run_fg() {
 }
 
 # ---------------- raw ceiling: rawpp ----------------
-run_raw() { # rep mtu
-	local log=$TMP/raw.$1.$2 pong
-	start_bg "$NB" timeout 600 "${PIN1[@]}" "$RAWPP" -i "$VB" -r pong -S $RAWPP_OPTS >"$log.pong" 2>&1
+# raw_size REP MTU SIZE: one rawpp pong in B and ping in A for one size (the
+# ping does its own 0.2 s warm-up of empty round trips first).
+raw_size() {
+	local log=$TMP/raw.$1.$2.$3 pong
+	start_bg "$NB" timeout 120 "${PIN1[@]}" "$RAWPP" -i "$VB" -r pong -S "${RAWOPTS[@]}" >"$log.pong" 2>&1
 	pong=$BGPID
-	sleep 0.3
-	if ! run_fg "$NA" timeout 600 "${PIN0[@]}" "$RAWPP" -i "$VA" -r ping -d "$MACB" -S \
-		-T "$T" $RAWPP_OPTS $SIZES >"$log" 2>&1; then
-		say "rawpp failed at MTU $2:" >&2
+	sleep 0.15
+	if ! run_fg "$NA" timeout 120 "${PIN0[@]}" "$RAWPP" -i "$VA" -r ping -d "$MACB" -S \
+		-T "$T" "${RAWOPTS[@]}" "$3" >"$log" 2>&1; then
+		say "rawpp failed at MTU $2, $3 bytes:" >&2
 		cat "$log" "$log.pong" >&2
 		FAILED=1
 	fi
@@ -185,7 +191,8 @@ run_raw() { # rep mtu
 }
 
 # ---------------- open-mx-go: omx_perf ----------------
-# omx SIDE ARGS...: omx_perf as host A (client, ping) or B (server, pong).
+# omx_env SIDE: the environment of omx_perf as host A (client, ping) or B
+# (server, pong).
 omx_env() {
 	if [ "$1" = A ]; then
 		echo "OMX_IFNAMES=$VA OMX_HOSTNAME=$HA OMX_RUNDIR=$TMP/runA OMX_PEERS_FILE=$TMP/peers"
@@ -195,7 +202,7 @@ omx_env() {
 }
 
 # omx_pair LOG SECS CLIENT-ARGS...: one server in B, one client in A; the
-# client's result lines are appended to LOG. Fails if either fails.
+# client's output goes to LOG. Fails if either fails.
 omx_pair() {
 	local log=$1 secs=$2 server i rc=0
 	shift 2
@@ -214,36 +221,38 @@ omx_pair() {
 	fi
 	# shellcheck disable=SC2046
 	run_fg "$NA" env $(omx_env A) timeout "$secs" "${PIN0[@]}" "$OMX_PERF" -d "$HB:0" -P 0 "$@" \
-		>>"$log" 2>&1 || rc=1
+		>"$log" 2>&1 || rc=1
 	reap "$server" || rc=1
 	return $rc
 }
 
-run_omx() { # rep mtu
-	local log=$TMP/omx.$1.$2 cal=$TMP/omx.$1.$2.cal s lat n w secs
-	: >"$log"
-	# Calibration: a few round trips of every size, to size the real runs.
-	if ! omx_pair "$cal" 120 -S 0 -E 4194305 -N 20 -W 5; then
+# omx_calibrate REP MTU: a few round trips of every size, to size the real
+# runs (omx_perf takes a number of iterations, not a time).
+omx_calibrate() {
+	CAL=$TMP/omx.$1.$2.cal
+	if ! omx_pair "$CAL" 120 -S 0 -E 4194305 -N 20 -W 5; then
 		say "omx_perf calibration failed at MTU $2:" >&2
-		tail -5 "$cal" "$cal.server" >&2
+		tail -5 "$CAL" "$CAL.server" >&2
 		FAILED=1
+	fi
+}
+
+# omx_size REP MTU SIZE: one server and client for one size, with about T
+# seconds of round trips after a warm-up of 5 % of them (at least 10).
+omx_size() {
+	local log=$TMP/omx.$1.$2.$3 lat n w secs
+	lat=$(awk -v S="$3" '$1 == "length" && $2 == S ":" { print $3 }' "$CAL")
+	n=$(awk -v T="$T" -v L="${lat:-1000}" 'BEGIN { n = int(T * 1e6 / (2 * (L > 0.5 ? L : 0.5)));
+		print n < 20 ? 20 : n }')
+	w=$((n / 20 > 10 ? n / 20 : 10))
+	secs=$(awk -v T="$T" 'BEGIN { print int(T * 20) + 60 }')
+	if ! omx_pair "$log" "$secs" -S "$3" -E $(($3 + 1)) -N "$n" -W "$w"; then
+		say "omx_perf failed at MTU $2, $3 bytes:" >&2
+		tail -5 "$log" "$log.server" >&2
+		FAILED=1
+		printf '%s\t%s\tomx\t%s\tFAIL\tFAIL\n' "$1" "$2" "$3" >>"$RES"
 		return
 	fi
-	# Then one server and client per size, with about T seconds of round
-	# trips after a warm-up of 5 % of them (at least 10).
-	for s in $SIZES; do
-		lat=$(awk -v S="$s" '$1 == "length" && $2 == S ":" { print $3 }' "$cal")
-		n=$(awk -v T="$T" -v L="${lat:-1000}" 'BEGIN { n = int(T * 1e6 / (2 * (L > 0.5 ? L : 0.5)));
-			print n < 20 ? 20 : n }')
-		w=$((n / 20 > 10 ? n / 20 : 10))
-		secs=$(awk -v T="$T" 'BEGIN { print int(T * 20) + 60 }')
-		if ! omx_pair "$log" "$secs" -S "$s" -E $((s + 1)) -N "$n" -W "$w"; then
-			say "omx_perf failed at MTU $2, $s bytes:" >&2
-			tail -5 "$log" "$log.server" >&2
-			FAILED=1
-			printf '%s\t%s\tomx\t%s\tFAIL\tFAIL\n' "$1" "$2" "$s" >>"$RES"
-		fi
-	done
 	# length %9lld:\t%.3f us\t%.2f MB/s\t %.2f MiB/s
 	awk -v R="$1" -v M="$2" '$1 == "length" { s = $2; sub(":", "", s); print R "\t" M "\tomx\t" s "\t" $3 "\t" $5 }' \
 		"$log" >>"$RES"
@@ -252,7 +261,7 @@ run_omx() { # rep mtu
 # ---------------- tables ----------------
 # Medians over the repetitions, one aligned (Markdown) table per MTU.
 tables() {
-	awk -F'\t' -v MTUS="$MTUS" -v SIZES="$SIZES" -v RAW="$RAWPP" '
+	awk -F'\t' -v MTUS="$MTUS" -v SIZES="$SIZES" '
 	function median(key,   n, i, j, v, t) {
 		n = cnt[key]
 		if (n == 0) return "-"
@@ -305,8 +314,13 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	for mtu in $MTUS; do
 		say "run $rep/$REPS, MTU $mtu" >&2
 		set_mtu "$mtu"
-		[ -n "$RAWPP" ] && run_raw "$rep" "$mtu"
-		run_omx "$rep" "$mtu"
+		omx_calibrate "$rep" "$mtu"
+		# size by size, the raw ceiling then open-mx-go: both see the
+		# same conditions (the machine's load may change over a run)
+		for s in $SIZES; do
+			[ -n "$RAWPP" ] && raw_size "$rep" "$mtu" "$s"
+			omx_size "$rep" "$mtu" "$s"
+		done
 	done
 done
 tables | tee -a "$OUT/netbench.txt"
