@@ -177,6 +177,16 @@ func (ep *Endpoint) acceptLocked(p *Partner, f *seqFrame) {
 		return
 	case wire.TypeMedium:
 		md := &f.medium
+		if w.asm == nil && md.FragSeq == 0 && uint32(len(md.Data)) == md.Length {
+			// A single-fragment medium: no assembly needed.
+			ep.advanceLocked(p)
+			if ep.deliverPostedLocked(p, md.Match, md.Data) {
+				return
+			}
+			ep.arrivalLocked(&message{class: classEager, matchInfo: md.Match, length: md.Length,
+				data: append([]byte(nil), md.Data...), src: partnerKey{p.nicID, p.index}, srcSession: w.trueSess})
+			return
+		}
 		if w.asm == nil {
 			w.asm = &mediumAsm{length: md.Length, data: make([]byte, md.Length), head: *md}
 		}
@@ -193,7 +203,13 @@ func (ep *Endpoint) acceptLocked(p *Partner, f *seqFrame) {
 			return
 		}
 		w.asm = nil
-		m = &message{class: classEager, matchInfo: a.head.Match, length: a.length, data: a.data}
+		ep.advanceLocked(p)
+		if ep.deliverPostedLocked(p, a.head.Match, a.data) {
+			return
+		}
+		ep.arrivalLocked(&message{class: classEager, matchInfo: a.head.Match, length: a.length, data: a.data,
+			src: partnerKey{p.nicID, p.index}, srcSession: w.trueSess})
+		return
 	case wire.TypeRndv:
 		r := f.rndv
 		m = &message{class: classWireRndv, matchInfo: r.Match, length: r.MsgLength,
