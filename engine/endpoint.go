@@ -270,8 +270,11 @@ func (ep *Endpoint) Close() error {
 		return ErrBadEndpoint
 	}
 	for _, p := range ep.mu.partners {
-		if p.w != nil && !p.w.ackDue.IsZero() && ep.net != nil {
-			ep.sendAckLocked(p) // flush delayed acks (spec/wire.md §4.12)
+		if p.w != nil && ep.net != nil {
+			if !p.w.ackDue.IsZero() {
+				ep.sendAckLocked(p) // flush delayed acks (spec/wire.md §4.12)
+			}
+			ep.sendGoodbyeLocked(p)
 		}
 	}
 	ep.mu.closed = true

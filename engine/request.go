@@ -65,15 +65,16 @@ type Request struct {
 	matchMask uint64
 
 	// wire
-	wsend      *wireSend
-	wrndv      *wireRndv
-	wpull      *pull
-	connKey    uint32
-	connSeq    uint8
-	connSends  uint32
-	connBudget uint32
-	connLast   time.Time
-	internal   bool // created by a blocking call, never seen by the application
+	wsend         *wireSend
+	wrndv         *wireRndv
+	wpull         *pull
+	connKey       uint32
+	connSeq       uint8
+	connSends     uint32
+	connBudget    uint32
+	connLast      time.Time
+	connRecvStart uint16 // receive seqnum announced by the last request
+	internal      bool   // created by a blocking call, never seen by the application
 
 	doneNext, donePrev *Request // done queue links
 	postNext, postPrev *Request // posted-receive list links

@@ -277,9 +277,9 @@ func TestWireLossy(t *testing.T) {
 
 // connectedPair opens endpoint 0 on host A and endpoint 1 on host B (which
 // the caller closes), and connects A to B.
-func connectedPair(t *testing.T) (B *Engine, a, b *Endpoint, addr Address) {
+func connectedPair(t *testing.T) (hub *mem.Hub, B *Engine, a, b *Endpoint, addr Address) {
 	t.Helper()
-	hub := mem.NewHub(mem.HubConfig{})
+	hub = mem.NewHub(mem.HubConfig{})
 	t.Cleanup(hub.Close)
 	A, B := twoHosts(t, hub, nativeMode(t, 9000), nil)
 	a = openOn(t, A, 0)
@@ -293,27 +293,46 @@ func connectedPair(t *testing.T) (B *Engine, a, b *Endpoint, addr Address) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return B, a, b, addr
+	return hub, B, a, b, addr
 }
 
 func TestWireRemoteClose(t *testing.T) {
-	B, a, b, addr := connectedPair(t)
-	b.Close()
+	_, B, a, b, addr := connectedPair(t)
+	b.Close() // says goodbye: A's sends to it fail at once
+	a.Progress()
+	for i, n := range []int{10, 100000} {
+		s, _ := a.Send([][]byte{make([]byte, n)}, addr, 1, 0, false, false)
+		st, ok, _ := a.Wait(s.Handle(), 1000)
+		if !ok || st.Code != StatusRemoteEndpointClosed {
+			t.Fatalf("send %d to a closed endpoint: %v %+v", i, ok, st)
+		}
+	}
 	b2 := openOn(t, B, 1) // reopened: new session
 	stop := pump(b2)
 	defer stop()
 	s, _ := a.Send([][]byte{[]byte("x")}, addr, 1, 0, true, false)
 	st, ok, _ := a.Wait(s.Handle(), 3000)
-	if !ok || st.Code != StatusRemoteEndpointBadSession {
-		t.Fatalf("send to a reopened endpoint: %v %+v", ok, st)
+	if !ok || st.Code != StatusRemoteEndpointClosed {
+		t.Fatalf("send to the old incarnation: %v %+v", ok, st)
+	}
+	addr2, err := a.Connect(nicB, 1, 0x1234, 2000)
+	if err != nil || addr2.Session != b2.Session() {
+		t.Fatalf("reconnect: %v %+v", err, addr2)
+	}
+	s, _ = a.Send([][]byte{[]byte("x")}, addr2, 1, 0, true, false)
+	r, _ := b2.Recv(nil, 1, ^uint64(0), 0, true)
+	_ = r
+	if st, ok, _ := a.Wait(s.Handle(), 3000); !ok || st.Code != StatusMessageTruncated {
+		t.Fatalf("send after reconnecting: %v %+v", ok, st)
 	}
 }
 
 // TestWireRequestTimeout: a peer that stops answering makes the request
 // fail with UNREACHABLE once its retry budget is spent.
 func TestWireRequestTimeout(t *testing.T) {
-	_, a, b, addr := connectedPair(t)
-	b.Close() // nobody answers any more (no node service to NACK)
+	hub, _, a, b, addr := connectedPair(t)
+	hub.SetFaults(1, 0, 0, 0) // the peer vanishes: nothing gets through
+	defer b.Close()
 	a.SetRequestTimeout(3)
 	start := time.Now()
 	for _, n := range []int{10, 100000} {
@@ -328,7 +347,7 @@ func TestWireRequestTimeout(t *testing.T) {
 	}
 	// The partner was reset: a new connect is needed and times out too.
 	if _, err := a.Connect(nicB, 1, 0x1234, 200); !errors.Is(err, ErrTimeout) {
-		t.Fatalf("connect to a closed endpoint: %v", err)
+		t.Fatalf("connect to a silent peer: %v", err)
 	}
 }
 

@@ -65,6 +65,7 @@ func (ep *Endpoint) sendConnectLocked(p *Partner, r *Request, now time.Time) {
 		ep.sendFrameLocked(ep.net.tx[:k])
 		ep.counters.Inc(SendConnectRequest)
 	}
+	r.connRecvStart = c.TargetRecvSeqStart
 	if r.connSends > 0 {
 		ep.resends.Add(1)
 	}
@@ -118,6 +119,7 @@ func (ep *Endpoint) connectFrameLocked(frame []byte) {
 			w.sendSeqSet = true
 		}
 		w.trueSess, w.backSess = S, S
+		w.closed = false
 		p.session = S
 		status := uint8(0)
 		if c.AppKey != ep.key {
@@ -157,12 +159,18 @@ func (ep *Endpoint) connectFrameLocked(frame []byte) {
 	S := c.TargetSession
 	if w.backSess != S && w.backSess != unknownSession {
 		ep.partnerUnreachableLocked(p)
+		// The peer starts sending at the seqnum our request announced:
+		// receive from there (spec/wire.md §10 item 2, the reconnect
+		// stall, avoided).
+		w.nextRecv = wire.Seq(r.connRecvStart)
+		w.lastAckedRecv = w.nextRecv
 	}
 	if w.trueSess != S || !w.sendSeqSet {
 		w.nextSend, w.nextAcked = wire.Seq(c.TargetRecvSeqStart), wire.Seq(c.TargetRecvSeqStart)
 		w.sendSeqSet = true
 	}
 	w.trueSess = S
+	w.closed = false
 	if w.backSess == unknownSession {
 		// spec/wire.md §10 item 1: the original only learns the back
 		// session from requests, so TRUC, PULL and NOTIFY toward a peer

@@ -48,6 +48,10 @@ type wireState struct {
 
 	connectSeq uint8
 	connects   []*Request // pending connect requests
+
+	// closed: the remote endpoint said it closed (NACK ENDPT_CLOSED);
+	// sends fail at once until it connects again with a new session.
+	closed bool
 }
 
 func newWireState(mac [6]byte, peerIdx uint16) *wireState {
@@ -68,6 +72,7 @@ func (w *wireState) reset(ses uint16) {
 	w.lastSendAck, w.lastRecvAck = 0, 0
 	w.early = nil
 	w.asm = nil
+	w.closed = false
 }
 
 // earlyFrame is an out-of-order sequenced frame kept for later.

@@ -342,6 +342,48 @@ func (ep *Endpoint) sendNackLibLocked(h wire.Head, srcEP uint8, seq uint16, why 
 	ep.counters.Inc(SendNackLib)
 }
 
+// sendGoodbyeLocked tells a connected partner that this endpoint closes:
+// a NACK_LIB ENDPT_CLOSED for the next seqnum it would send us.
+//
+// Divergence: Open-MX has no close packet; its kernel NACKs later traffic to
+// the closed index. Without a host-wide service, the closing endpoint
+// announces it itself, so that a peer's pending and later sends fail with
+// OMX_REMOTE_ENDPOINT_CLOSED at once instead of after the retry budget.
+func (ep *Endpoint) sendGoodbyeLocked(p *Partner) {
+	w := p.w
+	if w.backSess == unknownSession && w.trueSess == unknownSession {
+		return
+	}
+	nk := wire.NackLib{SrcEP: uint8(ep.index), Nack: wire.NackEndpointClosed, DstEP: uint8(p.index), PeerIndex: w.reverse, Seq: uint16(w.nextRecv)}
+	if n, err := nk.Encode(ep.net.tx, ep.headTo(w), ep.net.mode); err == nil {
+		ep.sendFrameLocked(ep.net.tx[:n])
+		ep.counters.Inc(SendNackLib)
+	}
+}
+
+// remoteClosedLocked fails everything pending toward a partner whose
+// endpoint closed.
+func (ep *Endpoint) remoteClosedLocked(p *Partner) {
+	w := p.w
+	w.closed = true
+	sends := append(w.nonAcked, w.throttled...)
+	w.nonAcked, w.throttled = nil, nil
+	for _, s := range sends {
+		if !s.acked {
+			ep.failSendLocked(s, StatusRemoteEndpointClosed)
+		}
+	}
+	for _, wr := range ep.net.regions {
+		if wr != nil && wr.partner == p {
+			ep.freeRegionLocked(wr)
+			if wr.req != nil {
+				ep.failRequestLocked(wr.req, StatusRemoteEndpointClosed)
+			}
+		}
+	}
+	w.nextAcked = w.nextSend
+}
+
 // nackStatus maps a NACK type to the completion status (§2.1).
 func nackStatus(n wire.Nack) (Status, bool) {
 	switch n {
@@ -375,6 +417,10 @@ func (ep *Endpoint) nackLibLocked(frame []byte) {
 	}
 	w := p.w
 	seq := wire.Seq(nk.Seq)
+	if nk.Nack == wire.NackEndpointClosed && w.sendSeqSet && seq.Session() == w.nextSend.Session() && len(w.connects) == 0 {
+		ep.remoteClosedLocked(p)
+		return
+	}
 	if w.sendSeqSet && seq.Session() == w.nextSend.Session() {
 		for i, s := range w.nonAcked {
 			if s.seq == seq && !s.acked {

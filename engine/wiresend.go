@@ -20,6 +20,10 @@ func (ep *Endpoint) sendWireLocked(p *Partner, r *Request, matchInfo uint64, syn
 		ep.completeLocked(r, StatusRemoteEndpointUnreachable)
 		return
 	}
+	if w.closed {
+		ep.completeLocked(r, StatusRemoteEndpointClosed)
+		return
+	}
 	L := r.length
 	s := &wireSend{req: r, match: matchInfo, budget: ep.requestResends.Load()}
 	rndvMax := min(ep.rndvThreshold, uint32(ep.net.mode.MediumMax))

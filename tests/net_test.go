@@ -208,3 +208,27 @@ func TestNetPeerRestart(t *testing.T) {
 	}
 	t.Logf("%d messages received, %d sends failed", len(seen), failures)
 }
+
+// TestNetRemoteClosed: the receiver closes its endpoint mid-stream; the
+// sender's requests end with OMX_REMOTE_ENDPOINT_CLOSED at once, not after
+// the retry budget.
+func TestNetRemoteClosed(t *testing.T) {
+	n := nettest.New(t, nettest.Options{Hosts: 2, MTU: 9000})
+	bin := testlib.CompileTestC(t, "restart")
+	a, b := n.Hosts[0], n.Hosts[1]
+	recv := a.Start(t, nil, bin, "recv", "-d", b.Hostname+":0", "-c", "50")
+	start := time.Now()
+	res := b.Run(t, 60*time.Second, nil, bin, "send", "-d", a.Hostname+":0", "-n", "100000", "-x")
+	if res.ExitCode != 0 || !strings.Contains(res.Stdout, "stopped") {
+		t.Fatalf("sender: exit %d\n%s\n%s", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	if r := recv.Wait(10 * time.Second); !strings.Contains(r.Stdout, "closed") {
+		t.Fatalf("receiver did not close:\n%s\n%s", r.Stdout, r.Stderr)
+	}
+	if !regexp.MustCompile(`(?m)^status \d+ 33$`).MatchString(res.Stdout) {
+		t.Fatalf("sender did not get OMX_REMOTE_ENDPOINT_CLOSED (33):\n%s", res.Stdout)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Fatalf("the sender learned it after %v", d)
+	}
+}

@@ -1,7 +1,11 @@
 /* restart: a message stream that survives a peer restart.
  *
- *   restart recv -d <peer hostname>          print "got <seq>" per message
- *   restart send -d <peer hostname> -n <N>   send messages 0..N-1
+ *   restart recv -d <peer hostname> [-c <n>] print "got <seq>" per message;
+ *                                            with -c, close the endpoint
+ *                                            after n messages and exit
+ *   restart send -d <peer hostname> -n <N> [-x]
+ *                                            send messages 0..N-1; with -x,
+ *                                            stop at the first failure
  *
  * Both sides use endpoint 0 of board 0. The sender keeps 4 messages in
  * flight; a message that completes with an error status is reported as
@@ -42,7 +46,7 @@ static size_t size_of(uint32_t seq)
 	return sizes[seq % 5];
 }
 
-static int do_recv(const char *peer)
+static int do_recv(const char *peer, uint32_t count)
 {
 	static char buf[70000];
 	int64_t last = -1;
@@ -69,10 +73,16 @@ static int do_recv(const char *peer)
 		last = seq;
 		printf("got %u\n", seq);
 		fflush(stdout);
+		if (count && --count == 0) {
+			omx_close_endpoint(ep);
+			printf("closed\n");
+			fflush(stdout);
+			return 0;
+		}
 	}
 }
 
-static int do_send(const char *peer, uint32_t n)
+static int do_send(const char *peer, uint32_t n, int stop_on_failure)
 {
 	static char bufs[INFLIGHT][70000];
 	omx_request_t reqs[INFLIGHT];
@@ -108,6 +118,11 @@ static int do_send(const char *peer, uint32_t n)
 				fflush(stdout);
 				failed++;
 				reconnect = 1;
+				if (stop_on_failure) {
+					printf("stopped\n");
+					fflush(stdout);
+					return 0;
+				}
 			}
 		}
 		if (reconnect)
@@ -127,16 +142,20 @@ static int do_send(const char *peer, uint32_t n)
 int main(int argc, char **argv)
 {
 	const char *peer = NULL;
-	uint32_t n = 100;
-	int opt;
+	uint32_t n = 100, count = 0;
+	int opt, stop = 0;
 	if (argc < 2)
 		return 2;
 	optind = 2;
-	while ((opt = getopt(argc, argv, "d:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:n:c:x")) != -1) {
 		if (opt == 'd')
 			peer = optarg;
 		else if (opt == 'n')
 			n = (uint32_t)atoi(optarg);
+		else if (opt == 'c')
+			count = (uint32_t)atoi(optarg);
+		else if (opt == 'x')
+			stop = 1;
 		else
 			return 2;
 	}
@@ -149,6 +168,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(argv[1], "recv") == 0)
-		return do_recv(peer);
-	return do_send(peer, n);
+		return do_recv(peer, count);
+	return do_send(peer, n, stop);
 }
