@@ -96,6 +96,15 @@ func netStress(t *testing.T, n *nettest.Net, env []string, args ...string) [2]st
 		if r.ExitCode != 0 || !strings.Contains(r.Stdout, "errors 0") {
 			t.Fatalf("stress on host %d: exit %d\nstdout:\n%s\nstderr:\n%s", i, r.ExitCode, r.Stdout, r.Stderr)
 		}
+		// Memory stays bounded: unacked, early and unexpected packets are
+		// bounded by the protocol windows, whatever the losses.
+		m := regexp.MustCompile(`stress: maxrss (\d+) kB`).FindStringSubmatch(r.Stdout)
+		if m == nil {
+			t.Fatalf("stress on host %d printed no maxrss:\n%s", i, r.Stdout)
+		}
+		if kb, _ := strconv.Atoi(m[1]); kb > 256*1024 {
+			t.Errorf("stress on host %d peaked at %d kB", i, kb)
+		}
 	}
 	return [2]string{ares.Stderr, res.Stderr}
 }

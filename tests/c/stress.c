@@ -49,6 +49,7 @@
 #include <open-mx.h>
 
 #include <sched.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <unistd.h>
 
@@ -902,6 +903,12 @@ int main(int argc, char **argv)
 
 	printf("stress: sent %" PRIu64 " received %" PRIu64 " bytes %" PRIu64 " errors %d\n", sent, received,
 	       bytes, errors);
+	{
+		/* Peak memory, so that tests can check it stays bounded. */
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		printf("stress: maxrss %ld kB\n", ru.ru_maxrss);
+	}
 	if (errors) {
 		fprintf(stderr, "FAIL: %d verification error(s)\n", errors);
 		return 1;
