@@ -39,6 +39,7 @@ type netState struct {
 	regions       [256]*wireRndv
 	regSeq        [256]uint8
 	nextReg       int
+	nextHostQuery time.Time
 	pullSeq       uint32
 	pullsByHandle map[uint32]*pull
 	scratch       []byte
@@ -106,7 +107,9 @@ func (ep *Endpoint) runTimers(n *netState) {
 			return
 		}
 		ep.pollLinkLocked(false)
-		ep.timersLocked(ep.now())
+		now := ep.now()
+		ep.timersLocked(now)
+		ep.hostQueriesLocked(now)
 		ep.mu.Unlock()
 	}
 }
@@ -156,6 +159,10 @@ func (ep *Endpoint) dispatchLocked(frame []byte, api bool) {
 		ep.nackLibLocked(frame)
 	case wire.TypeNackMCP:
 		ep.nackMCPLocked(frame)
+	case wire.TypeHostQuery:
+		ep.hostQueryLocked(frame)
+	case wire.TypeHostReply:
+		ep.hostReplyLocked(frame)
 	default:
 		ep.counters.Inc(DropUnknownPacketType)
 	}

@@ -392,3 +392,30 @@ func TestWireCloseInFlight(t *testing.T) {
 		t.Fatal("close blocked")
 	}
 }
+
+// TestWireHostQuery: a peer known without a name is asked for it, and the
+// answer names it (spec/wire.md §6.5).
+func TestWireHostQuery(t *testing.T) {
+	hub := mem.NewHub(mem.HubConfig{})
+	defer hub.Close()
+	A, B := twoHosts(t, hub, nativeMode(t, 9000), nil)
+	B.SetPeerName(nicA, "") // B does not know A's name
+	if name, _ := B.NICIDToHostname(nicA); name != "" {
+		t.Fatalf("name %q before the query", name)
+	}
+	openOn(t, A, 0)
+	openOn(t, B, 0)
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if name, _ := B.NICIDToHostname(nicA); name == "a:0" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("B never learned A's name")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if id, err := B.HostnameToNICID("a:0"); err != nil || id != nicA {
+		t.Fatalf("HostnameToNICID: %x %v", id, err)
+	}
+}

@@ -55,7 +55,10 @@ const EtherType = 0x86DF
 //   - for NACK_LIB (44): byte 25 == endpoint index;
 //   - for PULL_REPLY (42): the BE32 at bytes 28..31 == endpoint index XOR
 //     PullMagic (the puller encodes its magic that way);
-//   - every other type (RAW, HOST_QUERY, HOST_REPLY, unknown) is refused.
+//   - HOST_QUERY and HOST_REPLY (3, 4) are accepted by every endpoint of
+//     the board (host-name queries are not endpoint-addressed; each
+//     endpoint answers and learns names);
+//   - every other type (RAW, unknown) is refused.
 //
 // Implementations apply it in the kernel (afpacket: a classic BPF program)
 // or in memory (mem); Accept is the reference.
@@ -77,6 +80,8 @@ func (f Filter) Accept(frame []byte) bool {
 		return false
 	}
 	switch pt := frame[16]; {
+	case pt == 3 || pt == 4:
+		return true
 	case pt >= 35 && pt <= 41, pt == 43, pt == 45:
 		return len(frame) > 17 && frame[17] == f.Endpoint
 	case pt == 44:

@@ -319,8 +319,8 @@ func TestKernelFilter(t *testing.T) {
 				mk(42, 9, 108, magic(1)),                     // PULL_REPLY ep1
 				mk(42, 2, 109, magic(7)),                     // PULL_REPLY ep7: nobody
 				mk(1, 1, 110, nil),                           // RAW: refused
-				mk(3, 1, 111, nil),                           // HOST_QUERY: refused
-				mk(4, 2, 112, nil),                           // HOST_REPLY: refused
+				mk(3, 1, 111, nil),                           // HOST_QUERY: every endpoint
+				mk(4, 2, 112, nil),                           // HOST_REPLY: every endpoint
 				mk(37, 3, 113, nil),                          // TINY ep3: nobody
 				mk(37, 1, 114, func(f []byte) { f[5] ^= 1 }), // other MAC
 				mk(37, 1, 115, func(f []byte) { copy(f, bytes.Repeat([]byte{0xff}, 6)) }), // broadcast
@@ -336,10 +336,10 @@ func TestKernelFilter(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if diff := cmp.Diff([]uint32{101, 104, 107, 108, 116}, ids(recvUntil(t, b1, marker))); diff != "" {
+			if diff := cmp.Diff([]uint32{101, 104, 107, 108, 111, 112, 116}, ids(recvUntil(t, b1, marker))); diff != "" {
 				t.Errorf("endpoint 1 frames mismatch (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff([]uint32{102, 103, 105, 106}, ids(recvUntil(t, b2, marker))); diff != "" {
+			if diff := cmp.Diff([]uint32{102, 103, 105, 106, 111, 112}, ids(recvUntil(t, b2, marker))); diff != "" {
 				t.Errorf("endpoint 2 frames mismatch (-want +got):\n%s", diff)
 			}
 		})

@@ -30,6 +30,8 @@ const (
 
 // Packet types (spec/wire.md §2.1) the filter routes.
 const (
+	ptHostQuery = 3
+	ptHostReply = 4
 	ptTRUC      = 35
 	ptPull      = 41
 	ptPullReply = 42
@@ -69,6 +71,8 @@ func filterProgram(f link.Filter) []insn {
 		{insn: insn{Code: opLdW, K: adPktType}},
 		{insn: insn{Code: opJeq, K: pktOutgoing}, jt: drop},
 		{insn: insn{Code: opLdB, K: 16}},
+		{insn: insn{Code: opJeq, K: ptHostQuery}, jt: accept},
+		{insn: insn{Code: opJeq, K: ptHostReply}, jt: accept},
 		{insn: insn{Code: opJeq, K: ptPullReply}, jt: pullMagic},
 		{insn: insn{Code: opJeq, K: ptNackLib}, jt: byte25},
 		{insn: insn{Code: opJeq, K: ptNotify}, jt: byte17},

@@ -159,7 +159,7 @@ func TestFilterRouting(t *testing.T) {
 		{"pull reply magic", func(f []byte) { f[16] = 42; binary.BigEndian.PutUint32(f[28:], magic) }, true},
 		{"pull reply other magic", func(f []byte) { f[16] = 42; binary.BigEndian.PutUint32(f[28:], magic^1) }, false},
 		{"raw", func(f []byte) { f[16] = 1 }, false},
-		{"host query", func(f []byte) { f[16] = 3 }, false},
+		{"host query (every endpoint of the board)", func(f []byte) { f[16] = 3 }, true},
 		{"other ethertype", func(f []byte) { f[13] = 0 }, false},
 		{"broadcast", func(f []byte) { copy(f, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}) }, false},
 	} {
