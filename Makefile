@@ -17,7 +17,7 @@ CFLAGS   ?= -O2 -g -Wall -Wextra
 CAPI_PKG ?= ./capi
 MAP      := capi/myriexpress.map
 BENCHTIME ?= 1s
-FUZZTIME  ?= 30s
+FUZZTIME  ?= 60s
 # The raw AF_PACKET ping-pong "make bench" compares omx_perf with (not part
 # of the tree: without it the network benchmark has no ceiling column).
 RAWPP_SRC ?= ../shared/bench/rawpp/rawpp.c
@@ -137,7 +137,7 @@ fuzz:
 		'^func Fuzz[A-Za-z0-9_]*' . | sort -u | while IFS=: read -r file fn; do \
 		name=$${fn#func }; dir=$$(dirname "$$file"); \
 		echo "fuzz $$name in $$dir for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$dir" || exit 1; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s "$$dir" || exit 1; \
 	done
 
 clean:
