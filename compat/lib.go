@@ -194,6 +194,7 @@ func (l *Library) engineConfig(cfg Config, boards []Board) engine.Config {
 		OpenLink: func(b engine.Board, ep uint32) (link.Link, wire.Mode, error) {
 			return l.openLink(cfg, b, ep)
 		},
+		RefreshPeers: newPeerSource(cfg).refresh,
 		AcquireSlot: func(b engine.Board, index, session uint32) (func(), error) {
 			return l.reg.acquire(cfg, b, index, session)
 		},

@@ -79,6 +79,26 @@ func loadPeers(cfg Config) []engine.Peer {
 	return peers
 }
 
+// peerSource reloads the peer table when the published one changes.
+type peerSource struct {
+	cfg Config
+	w   *node.Watcher
+}
+
+func newPeerSource(cfg Config) *peerSource {
+	s := &peerSource{cfg: cfg, w: node.NewWatcher(cfg.RunDir)}
+	s.w.Poll() // the table as loaded at init is the reference
+	return s
+}
+
+func (s *peerSource) refresh() ([]engine.Peer, bool) {
+	_, changed, err := s.w.Poll()
+	if !changed || err != nil {
+		return nil, false
+	}
+	return loadPeers(s.cfg), true
+}
+
 // registry is the endpoint registry of the node state directory, opened
 // on first use; nil when the directory cannot be used (then only this
 // process's endpoints are known).

@@ -82,6 +82,10 @@ type Config struct {
 	NoZombies  bool
 	// Now reads the clock (time.Now).
 	Now func() time.Time
+	// RefreshPeers returns the new remote peer table when it changed
+	// (the table published by the node service or omx_init_peers); it is
+	// polled about once a second by the progress goroutines. Nil: never.
+	RefreshPeers func() ([]Peer, bool)
 	// AcquireSlot claims (board, index) for this process host-wide (the
 	// endpoint registry of the node state directory). It returns a release
 	// function, or an error wrapping ErrBusy when another process holds
@@ -155,6 +159,25 @@ type Engine struct {
 	partners  table[*Partner]
 
 	goroutines atomic.Int64 // goroutines the engine started and has not joined
+
+	nextRefresh atomic.Int64 // unix ns of the next RefreshPeers poll
+}
+
+// refreshPeers polls the peer table source at most once a second.
+func (e *Engine) refreshPeers(now time.Time) {
+	next := e.nextRefresh.Load()
+	if now.UnixNano() < next || !e.nextRefresh.CompareAndSwap(next, now.Add(time.Second).UnixNano()) {
+		return
+	}
+	e.mu.Lock()
+	f := e.cfg.RefreshPeers
+	e.mu.Unlock()
+	if f == nil {
+		return
+	}
+	if peers, changed := f(); changed {
+		e.SetPeers(peers)
+	}
 }
 
 type slotKey struct{ board, index uint32 }

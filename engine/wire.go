@@ -111,6 +111,7 @@ func (ep *Endpoint) runTimers(n *netState) {
 		ep.timersLocked(now)
 		ep.hostQueriesLocked(now)
 		ep.mu.Unlock()
+		ep.eng.refreshPeers(now)
 	}
 }
 

@@ -419,3 +419,41 @@ func TestWireHostQuery(t *testing.T) {
 		t.Fatalf("HostnameToNICID: %x %v", id, err)
 	}
 }
+
+// TestPeerTableRefresh: a changed peer table (published by the node
+// service) is picked up by the progress goroutines.
+func TestPeerTableRefresh(t *testing.T) {
+	hub := mem.NewHub(mem.HubConfig{})
+	defer hub.Close()
+	var mu sync.Mutex
+	var fresh []Peer
+	A, _ := twoHosts(t, hub, nativeMode(t, 9000), func(c *Config) {
+		c.RefreshPeers = func() ([]Peer, bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			if fresh == nil {
+				return nil, false
+			}
+			p := fresh
+			fresh = nil
+			return p, true
+		}
+	})
+	openOn(t, A, 0)
+	if _, err := A.HostnameToNICID("c:0"); err == nil {
+		t.Fatal("c:0 known before it was published")
+	}
+	mu.Lock()
+	fresh = []Peer{{NICID: nicB, Hostname: "b:0"}, {NICID: 0x020000000c01, Hostname: "c:0"}}
+	mu.Unlock()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if id, err := A.HostnameToNICID("c:0"); err == nil && id == 0x020000000c01 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the refreshed peer table was not picked up")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
