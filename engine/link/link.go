@@ -41,6 +41,17 @@ type Link interface {
 	Close() error
 }
 
+// Lender is implemented by links that can lend a received frame in place,
+// without copying it (afpacket with its receive ring). Borrow returns the
+// next pending frame (nil when none) and a token; the frame stays valid
+// until Return(token), which must come soon: the slot is not reused before.
+// Several frames may be borrowed at once; Close must not run while a frame
+// is borrowed.
+type Lender interface {
+	Borrow() (frame []byte, token int, err error)
+	Return(token int)
+}
+
 // MinFrame is the smallest Ethernet frame without FCS (ETH_ZLEN).
 const MinFrame = 60
 

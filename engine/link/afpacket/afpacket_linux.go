@@ -48,7 +48,10 @@ type packetLink struct {
 	txRetries atomic.Uint64
 }
 
-var _ link.Link = (*packetLink)(nil)
+var (
+	_ link.Link   = (*packetLink)(nil)
+	_ link.Lender = (*packetLink)(nil)
+)
 
 // Open opens the link of endpoint cfg.Endpoint on interface cfg.Interface.
 // Errors wrap link.ErrNoInterface (no such interface), link.ErrMTU (the
@@ -238,6 +241,40 @@ func (l *packetLink) Recv(buf []byte) (int, error) {
 		default:
 			return 0, fmt.Errorf("afpacket: recv on %s: %w", l.name, e)
 		}
+	}
+}
+
+// Borrow implements link.Lender when the link reads from a receive ring;
+// without one it receives into a new buffer (token -1), since several
+// frames may be borrowed at once.
+func (l *packetLink) Borrow() ([]byte, int, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed.Load() {
+		return nil, 0, l.closedErr("recv")
+	}
+	if l.ring != nil {
+		f, slot := l.ring.borrow()
+		return f, slot, nil
+	}
+	buf := make([]byte, l.mtu+64)
+	for {
+		switch n, e := recvRaw(l.fd, buf); e {
+		case 0:
+			return buf[:n], -1, nil
+		case unix.EAGAIN:
+			return nil, 0, nil
+		case unix.EINTR:
+		default:
+			return nil, 0, fmt.Errorf("afpacket: recv on %s: %w", l.name, e)
+		}
+	}
+}
+
+// Return implements link.Lender.
+func (l *packetLink) Return(token int) {
+	if token >= 0 && l.ring != nil {
+		l.ring.ret(token)
 	}
 }
 

@@ -76,6 +76,30 @@ func (r *rxRing) recv(buf []byte) int {
 }
 
 // ready reports whether a frame is waiting.
+// borrow returns the next filled slot in place; ret hands it back to the
+// kernel.
+func (r *rxRing) borrow() ([]byte, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	slot := r.next
+	off := slot * r.frameSize
+	h := r.header(off)
+	if loadStatus(h)&tpStatusUser == 0 {
+		return nil, 0
+	}
+	start := off + int(h.Mac)
+	end := min(start+int(h.Snaplen), off+r.frameSize)
+	r.next++
+	if r.next == r.frames {
+		r.next = 0
+	}
+	return r.mem[start:end:end], slot
+}
+
+func (r *rxRing) ret(slot int) {
+	releaseFrame(r.header(slot * r.frameSize))
+}
+
 func (r *rxRing) ready() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
