@@ -97,6 +97,9 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
+	// The engine owns its tables: the caller's slices are not shared.
+	c.Boards = append([]Board(nil), c.Boards...)
+	c.Peers = append([]Peer(nil), c.Peers...)
 	if c.BoardMax == 0 {
 		c.BoardMax = 32
 	}
@@ -364,6 +367,9 @@ func (e *Engine) Stats() Stats {
 type EndpointOptions struct {
 	CtxIDBits, CtxIDShift uint8
 	ErrorHandler          any // opaque to the engine, see Endpoint.ErrorHandler
+	// Counters, when not nil, holds the endpoint's statistics (for example
+	// in a file of the node state directory); nil: counters of its own.
+	Counters *Counters
 }
 
 // Any board or endpoint index.
