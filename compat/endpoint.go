@@ -3,7 +3,9 @@ package compat
 import (
 	"fmt"
 	"os"
+	"sync"
 
+	"github.com/open-mx-go/open-mx-go/compat/node"
 	"github.com/open-mx-go/open-mx-go/engine"
 )
 
@@ -58,9 +60,20 @@ func (l *Library) OpenEndpoint(board, index, key uint32, params []Param) (*engin
 	if index == engine.Any && cfg.AnyEndpointSet {
 		index = cfg.AnyEndpoint
 	}
+	// Live counters in the node state directory (compat/node/counters.go).
+	cf, _ := node.CreateCounters(cfg.RunDir)
+	if cf != nil {
+		opt.Counters = engine.NewCounters(cf.Store())
+	}
 	ep, err := eng.OpenEndpoint(board, index, key, opt)
 	if err != nil {
+		node.CloseCountersWith(cf, opt.Counters)
 		return nil, l.FailGlobal(err)
+	}
+	if cf != nil && cf.Publish(ep.Board().IfName, ep.Index()) == nil {
+		counterFiles.Store(ep, cf)
+	} else {
+		node.CloseCountersWith(cf, ep.Counters())
 	}
 	if cpus, err := BindingCPUs(cfg.ProcessBinding, ep.Board().NICID, ep.Index(), os.ReadFile); err != nil {
 		l.FatalError(err.Error())
@@ -92,8 +105,14 @@ func (l *Library) CloseEndpoint(ep *engine.Endpoint) Code {
 		}
 		return l.ReportGlobal(CodeOf(err), "Closing endpoint")
 	}
+	if cf, ok := counterFiles.LoadAndDelete(ep); ok {
+		node.CloseCountersWith(cf.(*node.CounterFile), ep.Counters())
+	}
 	return Success
 }
+
+// counterFiles maps each open endpoint to its counter file.
+var counterFiles sync.Map // *engine.Endpoint -> *node.CounterFile
 
 // Timeout converts an MX timeout (MX_INFINITE = 0) to milliseconds for the
 // engine (0xffffffff = forever).

@@ -217,35 +217,57 @@ func (c Counter) Shared() bool {
 }
 
 // Counters holds the statistics of one endpoint. The zero value is ready
-// to use (all counters 0). All methods are safe for concurrent use; they
-// panic if given a Counter out of range (a programming error).
+// to use (all counters 0, kept in the Counters itself); NewCounters makes
+// one whose values live in caller-provided memory, such as a file of the
+// node state directory mapped by several processes. All methods are safe
+// for concurrent use; they panic if given a Counter out of range (a
+// programming error).
 type Counters struct {
-	v [NumCounters]atomic.Uint64
+	ext *[NumCounters]atomic.Uint64 // nil: the values are in own
+	own [NumCounters]atomic.Uint64
+}
+
+// NewCounters returns Counters whose values are kept in store (which must
+// stay valid and 8-byte aligned for as long as the Counters is used; its
+// current values are kept). A nil store gives Counters of their own, like
+// the zero value.
+func NewCounters(store *[NumCounters]atomic.Uint64) *Counters {
+	return &Counters{ext: store}
+}
+
+// vals returns the storage of the values.
+func (c *Counters) vals() *[NumCounters]atomic.Uint64 {
+	if c.ext != nil {
+		return c.ext
+	}
+	return &c.own
 }
 
 // Add adds n to counter k.
-func (c *Counters) Add(k Counter, n uint64) { c.v[k].Add(n) }
+func (c *Counters) Add(k Counter, n uint64) { c.vals()[k].Add(n) }
 
 // Inc adds 1 to counter k.
-func (c *Counters) Inc(k Counter) { c.v[k].Add(1) }
+func (c *Counters) Inc(k Counter) { c.vals()[k].Add(1) }
 
 // Get returns the current value of counter k.
-func (c *Counters) Get(k Counter) uint64 { return c.v[k].Load() }
+func (c *Counters) Get(k Counter) uint64 { return c.vals()[k].Load() }
 
 // Snapshot returns the values of every counter. Each value is read
 // atomically, but the set is not a consistent cut: counters updated
 // concurrently may be seen before or after the update.
 func (c *Counters) Snapshot() [NumCounters]uint64 {
 	var s [NumCounters]uint64
-	for i := range c.v {
-		s[i] = c.v[i].Load()
+	v := c.vals()
+	for i := range v {
+		s[i] = v[i].Load()
 	}
 	return s
 }
 
 // Reset sets every counter to 0 (omx_counters -c).
 func (c *Counters) Reset() {
-	for i := range c.v {
-		c.v[i].Store(0)
+	v := c.vals()
+	for i := range v {
+		v[i].Store(0)
 	}
 }

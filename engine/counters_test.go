@@ -3,6 +3,7 @@ package engine
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -108,5 +109,41 @@ func TestCountersConcurrent(t *testing.T) {
 	}
 	if got := c.Get(RecvTiny); got != 2*workers*perWorker {
 		t.Errorf("RecvTiny = %d, want %d", got, 2*workers*perWorker)
+	}
+}
+
+func TestNewCountersExternalStore(t *testing.T) {
+	var store [NumCounters]atomic.Uint64
+	store[RecvTiny].Store(4) // existing values are kept
+	c := NewCounters(&store)
+	c.Inc(SendTiny)
+	c.Add(SharedPull, 9)
+	if got := store[SendTiny].Load(); got != 1 {
+		t.Errorf("store[SendTiny] = %d, want 1", got)
+	}
+	if got := store[SharedPull].Load(); got != 9 {
+		t.Errorf("store[SharedPull] = %d, want 9", got)
+	}
+	if got := c.Get(RecvTiny); got != 4 {
+		t.Errorf("Get(RecvTiny) = %d, want 4", got)
+	}
+	store[RecvSmall].Add(2) // updated by another process
+	s := c.Snapshot()
+	if s[RecvSmall] != 2 || s[SendTiny] != 1 {
+		t.Errorf("Snapshot = %v", s)
+	}
+	c.Reset()
+	for i := range store {
+		if v := store[i].Load(); v != 0 {
+			t.Errorf("after Reset store[%d] = %d", i, v)
+		}
+	}
+	if c := NewCounters(nil); c.Get(SendTiny) != 0 {
+		t.Error("NewCounters(nil) not zero")
+	} else {
+		c.Inc(SendTiny)
+		if c.Get(SendTiny) != 1 {
+			t.Error("NewCounters(nil) does not count")
+		}
 	}
 }

@@ -41,7 +41,7 @@ type Endpoint struct {
 	fatal           func(msg string)
 	requestResends  atomic.Uint32
 	errHandler      atomic.Pointer[any]
-	counters        Counters
+	counters        *Counters
 	resends         atomic.Uint64 // retransmitted packets, pull and connect requests
 	inbox           inbox
 	sig             signal
@@ -100,6 +100,9 @@ func newEndpoint(e *Engine, cfg Config, b Board, index, key, session uint32, opt
 	for _, b := range cfg.Boards {
 		ep.localNICs = append(ep.localNICs, b.NICID)
 	}
+	if ep.counters = opt.Counters; ep.counters == nil {
+		ep.counters = new(Counters)
+	}
 	h := opt.ErrorHandler
 	ep.errHandler.Store(&h)
 	ep.handlerDoneCond = sync.NewCond(&ep.mu.Mutex)
@@ -136,7 +139,7 @@ func (ep *Endpoint) Index() uint32 { return ep.index }
 func (ep *Endpoint) Session() uint32 { return ep.session }
 
 // Counters returns the endpoint's statistics.
-func (ep *Endpoint) Counters() *Counters { return &ep.counters }
+func (ep *Endpoint) Counters() *Counters { return ep.counters }
 
 // Resends returns how many packets, pull requests and connect requests the
 // endpoint retransmitted (not one of the Open-MX counters).

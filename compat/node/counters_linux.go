@@ -1,0 +1,500 @@
+//go:build linux
+
+package node
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// CounterFile is the counter file of one endpoint of this process. Create
+// it with CreateCounters; the engine updates the values through Store.
+type CounterFile struct {
+	dir      string
+	fileMode os.FileMode
+
+	mu     sync.Mutex
+	fd     int    // -1 once closed
+	tmp    string // temporary path, until published
+	path   string // published path ("" until Publish)
+	board  string
+	mem    []byte // the mapping (kept after Close, see Unmap)
+	store  *[NumCounters]atomic.Uint64
+	closed bool
+}
+
+// openCountersDir returns <runDir>/counters, creating it (and runDir) when
+// missing, and the mode of the files this process creates there. Modes
+// follow the endpoint registry (see OpenRegistry): the directory is 01777
+// in a world-writable run directory, 0755 in one owned by root, 0700
+// otherwise; files are 0666 in a world-writable directory, else 0644.
+func openCountersDir(runDir string, create bool) (string, os.FileMode, error) {
+	dir := filepath.Join(runDir, CountersDir)
+	if create {
+		if err := ensureRunDir(runDir); err != nil {
+			return "", 0, err
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(runDir, &st); err != nil {
+			return "", 0, &fs.PathError{Op: "stat", Path: runDir, Err: err}
+		}
+		mode := os.FileMode(0o700)
+		switch {
+		case st.Mode&0o002 != 0:
+			mode = 0o777 | os.ModeSticky
+		case st.Uid == 0:
+			mode = 0o755
+		}
+		if err := os.Mkdir(dir, mode); err == nil {
+			if err := os.Chmod(dir, mode); err != nil {
+				return "", 0, err
+			}
+		} else if !errors.Is(err, fs.ErrExist) {
+			return "", 0, err
+		}
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return "", 0, err
+	}
+	if !fi.IsDir() {
+		return "", 0, fmt.Errorf("%s is not a directory", dir)
+	}
+	fileMode := os.FileMode(0o644)
+	if fi.Mode().Perm()&0o002 != 0 {
+		fileMode = 0o666
+	}
+	return dir, fileMode, nil
+}
+
+// CreateCounters creates a counter file (all zero) for an endpoint about
+// to open, under a temporary name, locked and mapped; runDir and its
+// counters directory are created when missing.
+func CreateCounters(runDir string) (*CounterFile, error) {
+	dir, fileMode, err := openCountersDir(runDir, true)
+	if err != nil {
+		return nil, fmt.Errorf("create counters: %w", err)
+	}
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	tmp := filepath.Join(dir, fmt.Sprintf("%s%d.%s", newPrefix, os.Getpid(), hex.EncodeToString(rnd[:])))
+	fd, err := unix.Open(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC|unix.O_NOFOLLOW, uint32(fileMode))
+	if err != nil {
+		return nil, fmt.Errorf("create counters: %w", &fs.PathError{Op: "create", Path: tmp, Err: err})
+	}
+	fail := func(op string, err error) (*CounterFile, error) {
+		unix.Unlink(tmp)
+		unix.Close(fd)
+		return nil, fmt.Errorf("create counters: %w", &fs.PathError{Op: op, Path: tmp, Err: err})
+	}
+	if err := unix.Fchmod(fd, uint32(fileMode)); err != nil {
+		return fail("chmod", err)
+	}
+	if err := flockNB(fd); err != nil {
+		return fail("flock", err)
+	}
+	if err := unix.Ftruncate(fd, CounterFileSize); err != nil {
+		return fail("truncate", err)
+	}
+	mem, err := unix.Mmap(fd, 0, CounterFileSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return fail("mmap", err)
+	}
+	writeHeader(mem)
+	return &CounterFile{dir: dir, fileMode: fileMode, fd: fd, tmp: tmp, mem: mem, store: storeOf(mem)}, nil
+}
+
+func writeHeader(mem []byte) {
+	copy(mem, counterMagic)
+	binary.NativeEndian.PutUint16(mem[4:], counterVersion)
+	binary.NativeEndian.PutUint16(mem[6:], NumCounters)
+}
+
+func headerOK(mem []byte) bool {
+	return len(mem) >= CounterFileSize && string(mem[:4]) == counterMagic &&
+		binary.NativeEndian.Uint16(mem[4:]) == counterVersion &&
+		binary.NativeEndian.Uint16(mem[6:]) == NumCounters
+}
+
+// storeOf views the counters of a mapping (page aligned, so the uint64
+// are 8-byte aligned).
+func storeOf(mem []byte) *[NumCounters]atomic.Uint64 {
+	return (*[NumCounters]atomic.Uint64)(unsafe.Pointer(&mem[counterHeaderSize]))
+}
+
+// Store returns the counters, in the mapped file. They stay valid after
+// Close, until Unmap.
+func (f *CounterFile) Store() *[NumCounters]atomic.Uint64 { return f.store }
+
+// Path returns the current path of the file.
+func (f *CounterFile) Path() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.path != "" {
+		return f.path
+	}
+	return f.tmp
+}
+
+// Publish gives the file its name "<board>.<index>" once the endpoint is
+// open (the caller holds the endpoint slot, so no live endpoint has that
+// name). The values of a file left there by a dead process are first
+// added to the board's totals. On error the file stays unpublished (its
+// values are not seen by readers) and must still be closed.
+func (f *CounterFile) Publish(board string, index uint32) error {
+	name, err := slotName(Slot{Board: board, Index: index})
+	if err != nil {
+		return fmt.Errorf("publish counters: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed || f.path != "" {
+		return errors.New("publish counters: already published or closed")
+	}
+	path := filepath.Join(f.dir, name)
+	for attempt := 0; ; attempt++ {
+		if attempt >= maxAttempts {
+			return fmt.Errorf("publish counters %s: %w", name, ErrBusy)
+		}
+		old, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+		if err == unix.ENOENT {
+			if err := unix.Rename(f.tmp, path); err != nil {
+				return fmt.Errorf("publish counters: %w", &fs.PathError{Op: "rename", Path: path, Err: err})
+			}
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("publish counters: %w", &fs.PathError{Op: "open", Path: path, Err: err})
+		}
+		if err := flockNB(old); err != nil {
+			unix.Close(old)
+			if err != unix.EWOULDBLOCK {
+				return fmt.Errorf("publish counters: %w", &fs.PathError{Op: "flock", Path: path, Err: err})
+			}
+			// A reader folding the stale file, or the slot is not ours.
+			time.Sleep(retryPause)
+			continue
+		}
+		if !stillLinked(old, path) {
+			unix.Close(old)
+			continue
+		}
+		foldFd(f.dir, f.fileMode, board, old)
+		err = unix.Rename(f.tmp, path)
+		unix.Close(old)
+		if err != nil {
+			return fmt.Errorf("publish counters: %w", &fs.PathError{Op: "rename", Path: path, Err: err})
+		}
+		break
+	}
+	f.path, f.board, f.tmp = path, board, ""
+	return nil
+}
+
+// Close ends the file: a published file adds its values to the board's
+// totals and is removed, an unpublished one is removed; its descriptor is
+// closed (the lock goes with the mapping, on a file no longer linked).
+// The mapping stays (Store keeps working, its values no longer
+// seen by anybody) until Unmap. Close of a nil or closed file does
+// nothing.
+func (f *CounterFile) Close() error {
+	if f == nil {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return nil
+	}
+	f.closed = true
+	var err error
+	if f.path != "" {
+		err = addToTotal(f.dir, f.fileMode, f.board, f.store)
+		if uerr := unix.Unlink(f.path); uerr != nil && err == nil {
+			err = &fs.PathError{Op: "remove", Path: f.path, Err: uerr}
+		}
+	} else if f.tmp != "" {
+		unix.Unlink(f.tmp)
+	}
+	unix.Close(f.fd)
+	f.fd = -1
+	if err != nil {
+		return fmt.Errorf("close counters: %w", err)
+	}
+	return nil
+}
+
+// Unmap releases the mapping. Nothing may use Store afterwards. It closes
+// the file first if needed.
+func (f *CounterFile) Unmap() {
+	if f == nil {
+		return
+	}
+	f.Close()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.mem != nil {
+		unix.Munmap(f.mem)
+		f.mem, f.store = nil, nil
+	}
+}
+
+// CloseCountersWith closes f now and unmaps it once owner (the object
+// that holds f.Store(), such as the engine's counters of the endpoint) is
+// unreachable, so that a late update after Close never touches an unmapped
+// page.
+func CloseCountersWith[T any](f *CounterFile, owner *T) error {
+	if f == nil {
+		return nil
+	}
+	err := f.Close()
+	runtime.AddCleanup(owner, func(f *CounterFile) { f.Unmap() }, f)
+	return err
+}
+
+// mapFile maps an open counter file; ok is false for a file too short or
+// with a bad header (then it counts as zero and mem is nil).
+func mapFile(fd int, writable bool) (mem []byte, ok bool) {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Size < CounterFileSize {
+		return nil, false
+	}
+	prot := unix.PROT_READ
+	if writable {
+		prot |= unix.PROT_WRITE
+	}
+	mem, err := unix.Mmap(fd, 0, CounterFileSize, prot, unix.MAP_SHARED)
+	if err != nil {
+		return nil, false
+	}
+	if !headerOK(mem) {
+		unix.Munmap(mem)
+		return nil, false
+	}
+	return mem, true
+}
+
+// foldFd moves the values of the (locked, writable) counter file fd to the
+// totals of board.
+func foldFd(dir string, fileMode os.FileMode, board string, fd int) error {
+	mem, ok := mapFile(fd, true)
+	if !ok {
+		return nil
+	}
+	defer unix.Munmap(mem)
+	return addToTotal(dir, fileMode, board, storeOf(mem))
+}
+
+// addToTotal moves the values of s to the .total file of board, creating
+// it when missing (each counter is swapped to 0, then added).
+func addToTotal(dir string, fileMode os.FileMode, board string, s *[NumCounters]atomic.Uint64) error {
+	var v CounterValues
+	nonzero := false
+	for i := range s {
+		if v[i] = s[i].Swap(0); v[i] != 0 {
+			nonzero = true
+		}
+	}
+	if !nonzero {
+		return nil
+	}
+	err := addValuesToTotal(dir, fileMode, board, &v)
+	if err != nil {
+		// Put the values back rather than lose them.
+		for i := range s {
+			s[i].Add(v[i])
+		}
+	}
+	return err
+}
+
+func addValuesToTotal(dir string, fileMode os.FileMode, board string, v *CounterValues) error {
+	path := filepath.Join(dir, board+"."+totalSuffix)
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, uint32(fileMode))
+	if err != nil {
+		return &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fmt.Errorf("%s: not a regular file", path)
+	}
+	if st.Size < CounterFileSize {
+		if st.Size == 0 && st.Uid == uint32(os.Geteuid()) {
+			unix.Fchmod(fd, uint32(fileMode)) // open applied the umask
+		}
+		// Never shrinks: concurrent creators agree on the size.
+		if err := unix.Ftruncate(fd, CounterFileSize); err != nil {
+			return &fs.PathError{Op: "truncate", Path: path, Err: err}
+		}
+	}
+	mem, err := unix.Mmap(fd, 0, CounterFileSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return &fs.PathError{Op: "mmap", Path: path, Err: err}
+	}
+	defer unix.Munmap(mem)
+	if !headerOK(mem) {
+		if string(mem[:4]) != "\x00\x00\x00\x00" && string(mem[:4]) != counterMagic {
+			return fmt.Errorf("%s: not a counter file", path)
+		}
+		writeHeader(mem) // same bytes from every writer
+	}
+	t := storeOf(mem)
+	for i := range v {
+		if v[i] != 0 {
+			t[i].Add(v[i])
+		}
+	}
+	return nil
+}
+
+// parseCounterName splits "<board>.<index>" or "<board>.total"; total
+// tells which.
+func parseCounterName(name string) (board string, total, ok bool) {
+	if strings.HasPrefix(name, ".") {
+		return "", false, false
+	}
+	if b, found := strings.CutSuffix(name, "."+totalSuffix); found {
+		return b, true, checkBoardName(b) == nil
+	}
+	b, index, ok := parseSlotName(name)
+	if !ok || index == RawIndex {
+		return "", false, false
+	}
+	return b, false, true
+}
+
+// ReadCounters returns the counters of board (its interface name; "" for
+// every board: the sum over the host) as omx_counters shows them: the sum
+// of the board's endpoint files and of its totals. When reset is not nil,
+// each counter i with reset(i) is read and set to 0 atomically in every
+// file summed (omx_counters -c); this needs write access to them, and
+// without it nothing is reset and the error wraps fs.ErrPermission. A
+// missing counters directory reads as all zero. Files of dead processes
+// are folded into the totals on the way when this process may.
+func ReadCounters(runDir, board string, reset func(i int) bool) (CounterValues, error) {
+	var sum CounterValues
+	dir, fileMode, err := openCountersDir(runDir, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return sum, nil
+	}
+	if err != nil {
+		return sum, fmt.Errorf("read counters: %w", err)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return sum, fmt.Errorf("read counters: %w", err)
+	}
+	type file struct {
+		path, board string
+		total       bool
+		fd          int
+		writable    bool
+	}
+	var files []file
+	defer func() {
+		for _, f := range files {
+			unix.Close(f.fd)
+		}
+	}()
+	for _, e := range ents {
+		b, total, ok := parseCounterName(e.Name())
+		if !ok || (board != "" && b != board) {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		writable := true
+		fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+		if err == unix.EACCES || err == unix.EPERM || err == unix.EROFS {
+			if reset != nil {
+				return CounterValues{}, fmt.Errorf("read counters: %w", &fs.PathError{Op: "open", Path: path, Err: err})
+			}
+			writable = false
+			fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+		}
+		if err != nil {
+			continue // removed meanwhile, or not a file
+		}
+		files = append(files, file{path: path, board: b, total: total, fd: fd, writable: writable})
+	}
+	// Endpoint files first: folding a stale one moves its values to a
+	// totals file read afterwards.
+	sort.SliceStable(files, func(i, j int) bool { return !files[i].total && files[j].total })
+	var extra []string // totals files created by folding
+	seen := make(map[string]bool)
+	for _, f := range files {
+		if f.total {
+			seen[f.path] = true
+		}
+	}
+	read := func(fd int, writable bool) {
+		mem, ok := mapFile(fd, writable)
+		if !ok {
+			return
+		}
+		defer unix.Munmap(mem)
+		s := storeOf(mem)
+		for i := range s {
+			if reset != nil && reset(i) {
+				sum[i] += s[i].Swap(0)
+			} else {
+				sum[i] += s[i].Load()
+			}
+		}
+	}
+	for _, f := range files {
+		if f.total {
+			read(f.fd, f.writable)
+			continue
+		}
+		if checkRegular(f.fd, f.path) != nil {
+			continue // removed since listed: its values moved to the totals
+		}
+		if flockNB(f.fd) == nil {
+			// Stale: its process died without closing.
+			if !stillLinked(f.fd, f.path) {
+				continue
+			}
+			if f.writable && foldFd(dir, fileMode, f.board, f.fd) == nil && unix.Unlink(f.path) == nil {
+				tp := filepath.Join(dir, f.board+"."+totalSuffix)
+				if !seen[tp] {
+					seen[tp] = true
+					extra = append(extra, tp)
+				}
+				unix.Flock(f.fd, unix.LOCK_UN)
+				continue
+			}
+			read(f.fd, f.writable)
+			unix.Flock(f.fd, unix.LOCK_UN)
+			continue
+		}
+		read(f.fd, f.writable)
+	}
+	for _, tp := range extra {
+		fd, err := unix.Open(tp, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+		if err != nil {
+			continue
+		}
+		read(fd, true)
+		unix.Close(fd)
+	}
+	return sum, nil
+}
