@@ -105,6 +105,21 @@ func TestOmxoedDiscoveryNackShutdown(t *testing.T) {
 		}
 	}
 
+	t.Run("omx_info lists every host", func(t *testing.T) {
+		info := filepath.Join(oedTools(t, "omx_info"), "omx_info")
+		for _, h := range n.Hosts {
+			res := h.MustRun(t, 20*time.Second, oedEnv(h), info)
+			if strings.Contains(res.Stdout, "not configured") {
+				t.Errorf("%s: omx_info says the peer table is not configured:\n%s", h.Name, res.Stdout)
+			}
+			for _, o := range n.Hosts {
+				if !strings.Contains(res.Stdout, " "+o.Hostname+":0") {
+					t.Errorf("%s: omx_info does not list %s:\n%s", h.Name, o.Hostname, res.Stdout)
+				}
+			}
+		}
+	})
+
 	t.Run("second instance refused", func(t *testing.T) {
 		h := n.Hosts[0]
 		res := h.Run(t, 10*time.Second, oedEnv(h), bin, "-f")

@@ -24,6 +24,7 @@ import (
 	"github.com/open-mx-go/open-mx-go/engine/link"
 	"github.com/open-mx-go/open-mx-go/engine/link/afpacket"
 	"github.com/open-mx-go/open-mx-go/engine/wire"
+	"github.com/open-mx-go/open-mx-go/tools/internal/nodeinfo"
 )
 
 // Timing and limits (spec/tools.md §6, spec/wire.md §6.5–6.6).
@@ -173,18 +174,31 @@ func (d *daemon) stop() {
 }
 
 // publishLocal puts the board itself in the published peer table, with its
-// host name.
+// host name, and marks the table configured.
 func (d *daemon) publishLocal(b *board) error {
 	d.tableMu.Lock()
 	defer d.tableMu.Unlock()
-	return compat.UpdatePublishedPeer(d.cfg.RunDir, b.b.NICID, b.hostname(), true)
+	if err := compat.UpdatePublishedPeer(d.cfg.RunDir, b.b.NICID, b.hostname(), true); err != nil {
+		return err
+	}
+	return d.writeStateLocked()
 }
 
 // addPeer adds a discovered peer, without a name, to the published table.
 func (d *daemon) addPeer(nic uint64) error {
 	d.tableMu.Lock()
 	defer d.tableMu.Unlock()
-	return compat.UpdatePublishedPeer(d.cfg.RunDir, nic, "", false)
+	if err := compat.UpdatePublishedPeer(d.cfg.RunDir, nic, "", false); err != nil {
+		return err
+	}
+	return d.writeStateLocked()
+}
+
+// writeStateLocked sets the peer-table state as tools.md §6 step 4 says:
+// configured, version 1, size = the peers known + 1, mapper id 0.
+func (d *daemon) writeStateLocked() error {
+	peers, _, _ := node.ReadPeerTable(d.cfg.RunDir)
+	return nodeinfo.WriteState(d.cfg.RunDir, nodeinfo.TableState{Configured: true, Version: 1, Size: uint32(len(peers)) + 1})
 }
 
 // namePeer records a peer's host name if the peer is in the table.
