@@ -120,6 +120,31 @@ func TestOmxoedDiscoveryNackShutdown(t *testing.T) {
 		}
 	})
 
+	t.Run("renamed board resolves across hosts", func(t *testing.T) {
+		tools := oedTools(t, "omx_hostname")
+		a, b := n.Hosts[0], n.Hosts[1]
+		newName := a.Hostname + "-renamed:0"
+		a.MustRun(t, 10*time.Second, oedEnv(a), filepath.Join(tools, "omx_hostname"), "-n", newName)
+		// b forgets its peers' names: its omxoed asks them again.
+		b.MustRun(t, 10*time.Second, oedEnv(b), filepath.Join(tools, "omx_hostname"), "-c")
+		want2 := map[uint64]string{}
+		for k, v := range want {
+			want2[k] = v
+		}
+		want2[a.NICID()] = newName
+		oedWaitTable(t, b, want2, 15*time.Second)
+		testlib.Lib(t)
+		prog := testlib.CompileC(t, "oed_connect", []string{filepath.Join(testlib.Root(), "tests", "c", "oed_connect.c")})
+		// A connect by the new name resolves (endpoint 7 is not open: 33).
+		res := b.Run(t, 30*time.Second, oedEnv(b), prog, newName, "7", "10000", "mx")
+		if f := strings.Fields(res.Stdout); len(f) != 3 || f[0] != "result" || f[1] != "33" {
+			t.Errorf("connect to %s from %s: exit %d\n%s\n%s", newName, b.Name, res.ExitCode, res.Stdout, res.Stderr)
+		}
+		a.MustRun(t, 10*time.Second, oedEnv(a), filepath.Join(tools, "omx_hostname"), "-n", a.Hostname+":0")
+		b.MustRun(t, 10*time.Second, oedEnv(b), filepath.Join(tools, "omx_hostname"), "-c")
+		oedWaitTable(t, b, want, 15*time.Second)
+	})
+
 	t.Run("second instance refused", func(t *testing.T) {
 		h := n.Hosts[0]
 		res := h.Run(t, 10*time.Second, oedEnv(h), bin, "-f")
