@@ -240,6 +240,11 @@ func TestOmxoedDiscoveryNackShutdown(t *testing.T) {
 		if f := strings.Fields(res.Stdout); len(f) != 3 || f[1] != "30" {
 			t.Errorf("connect to a host without omxoed: %q %q, want result 30 (OMX_TIMEOUT)", res.Stdout, res.Stderr)
 		}
+		// tools.md §6: peers are never removed: the other hosts keep the
+		// stopped host in their tables (and its name).
+		for _, o := range n.Hosts[:2] {
+			oedWaitTable(t, o, want, time.Second)
+		}
 		// It can start again at once.
 		p := oedStart(t, h, bin)
 		oedWaitPid(t, h, p.Pid())
