@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/open-mx-go/open-mx-go/compat/node"
 	"github.com/open-mx-go/open-mx-go/engine"
 )
 
@@ -162,7 +163,14 @@ func (l *Library) getInfo(ep *engine.Endpoint, key uint32, in, out []byte) error
 			if len(out) < 4*int(engine.NumCounters) {
 				return Errorf(BadInfoLength, "Getting counter values with output length %d", len(out))
 			}
-			for i, v := range eng.BoardCounters(uint32(b.Index)) {
+			// Host-wide totals from the node state directory (every
+			// process, closed endpoints included); this process's own
+			// endpoints when that directory cannot be read.
+			vals := eng.BoardCounters(uint32(b.Index))
+			if host, err := node.ReadCounters(l.Config().RunDir, b.IfName, nil); err == nil {
+				vals = host[:]
+			}
+			for i, v := range vals {
 				ne.PutUint32(out[4*i:], uint32(v))
 			}
 		}
