@@ -51,11 +51,8 @@ func main() {
 
 // run is the whole tool; it returns the exit status.
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	opts, _, diag, ok := nodeinfo.Getopt(prog, args, "ab:scqvh")
+	opts, _, ok := nodeinfo.ParseArgs(prog, args, "ab:scqvh", stderr, printUsage)
 	if !ok {
-		fmt.Fprintln(stderr, diag)
-		fmt.Fprintln(stderr, "Unknown option -?")
-		printUsage(stderr)
 		return 255
 	}
 	const (
@@ -79,9 +76,6 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			verbose = false
 		case 'v':
 			verbose = true
-		case 'h':
-			printUsage(stderr)
-			return 255
 		}
 	}
 	n, err := nodeinfo.Load(getenv)

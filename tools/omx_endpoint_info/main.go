@@ -35,11 +35,8 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	opts, _, diag, ok := nodeinfo.Getopt("omx_endpoint_info", args, "b:avh")
+	opts, _, ok := nodeinfo.ParseArgs("omx_endpoint_info", args, "b:avh", stderr, func(w io.Writer) { nodeinfo.Usage(w, usage) })
 	if !ok {
-		fmt.Fprintln(stderr, diag)
-		fmt.Fprintln(stderr, "Unknown option -?")
-		nodeinfo.Usage(stderr, usage)
 		return 255
 	}
 	board := -1
@@ -52,9 +49,6 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 			board = -1
 		case 'v':
 			verbose = true
-		case 'h':
-			nodeinfo.Usage(stderr, usage)
-			return 255
 		}
 	}
 	n, err := nodeinfo.Load(getenv)

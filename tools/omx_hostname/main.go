@@ -30,11 +30,8 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	opts, _, diag, ok := nodeinfo.Getopt("omx_hostname", args, "b:n:cvh")
+	opts, _, ok := nodeinfo.ParseArgs("omx_hostname", args, "b:n:cvh", stderr, func(w io.Writer) { nodeinfo.Usage(w, usage) })
 	if !ok {
-		fmt.Fprintln(stderr, diag)
-		fmt.Fprintln(stderr, "Unknown option -?")
-		nodeinfo.Usage(stderr, usage)
 		return 255
 	}
 	board := 0
@@ -50,9 +47,6 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 			clear = true
 		case 'v':
 			verbose = true
-		case 'h':
-			nodeinfo.Usage(stderr, usage)
-			return 255
 		}
 	}
 	n, err := nodeinfo.Load(getenv)

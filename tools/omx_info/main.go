@@ -28,11 +28,8 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	opts, _, diag, ok := nodeinfo.Getopt("omx_info", args, "b:qvh")
+	opts, _, ok := nodeinfo.ParseArgs("omx_info", args, "b:qvh", stderr, func(w io.Writer) { nodeinfo.Usage(w, usage) })
 	if !ok {
-		fmt.Fprintln(stderr, diag)
-		fmt.Fprintln(stderr, "Unknown option -?")
-		nodeinfo.Usage(stderr, usage)
 		return 255
 	}
 	board := -1
@@ -45,9 +42,6 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 			verbose = false
 		case 'v':
 			verbose = true
-		case 'h':
-			nodeinfo.Usage(stderr, usage)
-			return 255
 		}
 	}
 

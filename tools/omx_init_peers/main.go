@@ -35,11 +35,8 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	opts, pos, diag, ok := nodeinfo.Getopt("omx_init_peers", args, "cadvh")
+	opts, pos, ok := nodeinfo.ParseArgs("omx_init_peers", args, "cadvh", stderr, func(w io.Writer) { nodeinfo.Usage(w, usage) })
 	if !ok {
-		fmt.Fprintln(stderr, diag)
-		fmt.Fprintln(stderr, "Unknown option -?")
-		nodeinfo.Usage(stderr, usage)
 		return 255
 	}
 	clear, done, verbose := false, false, false
@@ -53,9 +50,6 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 			done = true
 		case 'v':
 			verbose = true
-		case 'h':
-			nodeinfo.Usage(stderr, usage)
-			return 255
 		}
 	}
 	n, err := nodeinfo.Load(getenv)

@@ -2,6 +2,7 @@ package nodeinfo
 
 import (
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -83,4 +84,26 @@ func Atoi(s string) int {
 		n = -n
 	}
 	return int(int32(n))
+}
+
+// ParseArgs parses args like Getopt and handles the common cases of the C
+// tools (spec/tools.md §0.2): on a bad option it prints getopt's message,
+// "Unknown option -?" and the usage on stderr; with -h it prints the usage
+// only. In both cases ok is false and the tool exits with status 255.
+// The -h option must be declared in optstring.
+func ParseArgs(prog string, args []string, optstring string, stderr io.Writer, usage func(io.Writer)) (opts []Opt, positional []string, ok bool) {
+	opts, positional, diag, ok := Getopt(prog, args, optstring)
+	if !ok {
+		fmt.Fprintln(stderr, diag)
+		fmt.Fprintln(stderr, "Unknown option -?")
+		usage(stderr)
+		return nil, nil, false
+	}
+	for _, o := range opts {
+		if o.Name == 'h' {
+			usage(stderr)
+			return nil, nil, false
+		}
+	}
+	return opts, positional, true
 }
