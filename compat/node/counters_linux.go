@@ -46,25 +46,7 @@ type CounterFile struct {
 func openCountersDir(runDir string, create bool) (string, os.FileMode, error) {
 	dir := filepath.Join(runDir, CountersDir)
 	if create {
-		if err := ensureRunDir(runDir); err != nil {
-			return "", 0, err
-		}
-		var st unix.Stat_t
-		if err := unix.Stat(runDir, &st); err != nil {
-			return "", 0, &fs.PathError{Op: "stat", Path: runDir, Err: err}
-		}
-		mode := os.FileMode(0o700)
-		switch {
-		case st.Mode&0o002 != 0:
-			mode = 0o777 | os.ModeSticky
-		case st.Uid == 0:
-			mode = 0o755
-		}
-		if err := os.Mkdir(dir, mode); err == nil {
-			if err := os.Chmod(dir, mode); err != nil {
-				return "", 0, err
-			}
-		} else if !errors.Is(err, fs.ErrExist) {
+		if err := makeStateSubdir(runDir, dir); err != nil {
 			return "", 0, err
 		}
 	}

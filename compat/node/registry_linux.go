@@ -71,27 +71,8 @@ type Registry struct {
 // process of one user can be reused by another user), 0644 otherwise. An
 // existing endpoints directory keeps the mode an administrator gave it.
 func OpenRegistry(runDir string) (*Registry, error) {
-	if err := ensureRunDir(runDir); err != nil {
-		return nil, fmt.Errorf("open endpoint registry: %w", err)
-	}
-	var st unix.Stat_t
-	if err := unix.Stat(runDir, &st); err != nil {
-		return nil, fmt.Errorf("open endpoint registry: %w", &fs.PathError{Op: "stat", Path: runDir, Err: err})
-	}
 	dir := filepath.Join(runDir, EndpointsDir)
-	mode := os.FileMode(0o700)
-	switch {
-	case st.Mode&0o002 != 0:
-		mode = 0o777 | os.ModeSticky
-	case st.Uid == 0:
-		mode = 0o755
-	}
-	if err := os.Mkdir(dir, mode); err == nil {
-		// Mkdir applies the umask and ignores the sticky bit.
-		if err := os.Chmod(dir, mode); err != nil {
-			return nil, fmt.Errorf("open endpoint registry: %w", err)
-		}
-	} else if !errors.Is(err, fs.ErrExist) {
+	if err := makeStateSubdir(runDir, dir); err != nil {
 		return nil, fmt.Errorf("open endpoint registry: %w", err)
 	}
 	fi, err := os.Stat(dir)
@@ -106,6 +87,34 @@ func OpenRegistry(runDir string) (*Registry, error) {
 		r.fileMode = 0o666
 	}
 	return r, nil
+}
+
+// makeStateSubdir creates dir, a directory of the node state directory
+// runDir (created too), unless it exists: 01777 when runDir is
+// world-writable, 0755 when root owns it, 0700 otherwise (a per-user
+// directory). An existing directory keeps the mode an administrator gave it.
+func makeStateSubdir(runDir, dir string) error {
+	if err := ensureRunDir(runDir); err != nil {
+		return err
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(runDir, &st); err != nil {
+		return &fs.PathError{Op: "stat", Path: runDir, Err: err}
+	}
+	mode := os.FileMode(0o700)
+	switch {
+	case st.Mode&0o002 != 0:
+		mode = 0o777 | os.ModeSticky
+	case st.Uid == 0:
+		mode = 0o755
+	}
+	if err := os.Mkdir(dir, mode); err == nil {
+		// Mkdir applies the umask and ignores the sticky bit.
+		return os.Chmod(dir, mode)
+	} else if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return nil
 }
 
 // Dir returns the directory holding the slot files.
