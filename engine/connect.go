@@ -24,6 +24,21 @@ func (ep *Endpoint) connectStatusLocked(nic uint64, index, key uint32) (*Partner
 	return ep.partnerLocked(nic, index, target.session), StatusSuccess
 }
 
+// sameHostLocked reports whether endpoint index of this host, not open in
+// this process, can be reached through the same-host link.
+func (ep *Endpoint) sameHostLocked(index uint32) bool {
+	return ep.net != nil && ep.net.local && index < ep.endpointMax
+}
+
+// otherProcessLocked reports whether (nic, index), a board of this host,
+// is to be reached in another process through the same-host link.
+func (ep *Endpoint) otherProcessLocked(nic uint64, index uint32) bool {
+	if nic == ep.board.NICID && index == ep.index {
+		return false
+	}
+	return ep.sameHostLocked(index) && ep.eng.lookupLocal(nic, index) == nil
+}
+
 func (ep *Endpoint) checkPeer(nic uint64) error {
 	if _, ok := ep.eng.peerIndex(nic); !ok {
 		return fmt.Errorf("searching/creating partner for connection to %012x: %w", nic, ErrNICIDNotFound)
@@ -42,7 +57,7 @@ func (ep *Endpoint) Connect(nic uint64, index, key, timeoutMs uint32) (Address, 
 	}
 	defer ep.unlock()
 	ep.progressLocked()
-	if !ep.localNIC(nic) {
+	if !ep.localNIC(nic) || ep.otherProcessLocked(nic, index) {
 		return ep.connectWireLocked(nic, index, key, timeoutMs)
 	}
 	p, st := ep.connectStatusLocked(nic, index, key)
@@ -91,7 +106,7 @@ func (ep *Endpoint) IConnect(nic uint64, index, key uint32, matchInfo uint64, ct
 	r := ep.newRequestLocked(KindConnect, ctx)
 	r.forgotten = forget
 	r.status.MatchInfo = matchInfo
-	if !ep.localNIC(nic) {
+	if !ep.localNIC(nic) || ep.otherProcessLocked(nic, index) {
 		ep.iconnectWireLocked(r, nic, index, key)
 		return r, nil
 	}

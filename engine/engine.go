@@ -71,6 +71,10 @@ type Config struct {
 	// the wire mode; nil (or a nil Link) means the endpoint has no network
 	// path (the loopback board, or no raw socket access).
 	OpenLink func(b Board, endpoint uint32) (link.Link, wire.Mode, error)
+	// OpenLocalLink attaches an endpoint to the other processes of this
+	// host (shared memory); the mode is used when there is no OpenLink
+	// link. Nil: no same-host path between processes.
+	OpenLocalLink func(b Board, endpoint uint32) (link.Link, wire.Mode, error)
 	// Peers is the host's peer table (local boards first).
 	Peers []Peer
 	// NotAckedMax is the number of received messages that triggers an

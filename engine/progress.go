@@ -489,6 +489,9 @@ func (ep *Endpoint) blockNetLocked(deadline time.Time, spinUntil *time.Time) {
 		return
 	}
 	d := 10 * time.Millisecond // bounded: timers of the progress goroutine may complete requests
+	if ep.net.shm != nil {
+		d = time.Millisecond // the other link is not watched while sleeping
+	}
 	if !deadline.IsZero() {
 		d = min(d, deadline.Sub(now))
 	}

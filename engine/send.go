@@ -67,6 +67,15 @@ func (ep *Endpoint) Send(segs [][]byte, dest Address, matchInfo uint64, ctx uint
 		return r, nil
 	}
 	target := ep.eng.lookupLocal(dest.NICID, dest.Endpoint)
+	if target == nil && ep.sameHostLocked(dest.Endpoint) {
+		// Another process of this host: the wire protocol over shared memory.
+		if p.w == nil {
+			p = ep.wirePartnerLocked(dest.NICID, dest.Endpoint)
+		}
+		r.partner = p
+		ep.sendWireLocked(p, r, matchInfo, sync)
+		return r, nil
+	}
 	switch {
 	case dest.Endpoint >= ep.endpointMax:
 		ep.completeLocked(r, StatusRemoteEndpointBadID)

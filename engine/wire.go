@@ -31,7 +31,9 @@ const (
 // netState is the network part of an endpoint. Guarded by the endpoint
 // lock, except lnk which is safe for concurrent use.
 type netState struct {
-	lnk           link.Link
+	lnk           link.Link // the board's link (or the local link alone)
+	shm           link.Link // other processes of this host (nil: none, or it is lnk)
+	local         bool      // other processes of this host are reachable
 	mode          wire.Mode
 	mac           [6]byte
 	rx            []byte
@@ -50,22 +52,41 @@ type netState struct {
 
 // openNet attaches the endpoint to its board's link, if the engine has one.
 func (ep *Endpoint) openNet(cfg Config) error {
-	if cfg.OpenLink == nil || ep.board.Loopback {
+	var l, local link.Link
+	var mode wire.Mode
+	if cfg.OpenLink != nil && !ep.board.Loopback {
+		var err error
+		if l, mode, err = cfg.OpenLink(ep.board, ep.index); err != nil {
+			return err
+		}
+	}
+	if cfg.OpenLocalLink != nil {
+		var lmode wire.Mode
+		var err error
+		if local, lmode, err = cfg.OpenLocalLink(ep.board, ep.index); err != nil {
+			if l != nil {
+				l.Close()
+			}
+			return err
+		}
+		if l == nil {
+			mode = lmode
+		}
+	}
+	hasLocal := local != nil
+	switch {
+	case l == nil && local == nil:
 		return nil
+	case l == nil:
+		l, local = local, nil // same host only: the local link is the link
 	}
-	l, mode, err := cfg.OpenLink(ep.board, ep.index)
-	if err != nil {
-		return err
-	}
-	if l == nil {
-		return nil
-	}
-	n := &netState{lnk: l, mode: mode, mac: l.MAC(), rx: make([]byte, mode.MTU+64), tx: make([]byte, mode.MTU+64),
+	n := &netState{lnk: l, shm: local, mode: mode, mac: nicToMAC(ep.board.NICID), rx: make([]byte, mode.MTU+64), tx: make([]byte, mode.MTU+64),
 		scratch: make([]byte, mode.ReplyMax)}
 	for i := range n.regSeq {
 		n.regSeq[i] = 23 // first use 0x17 (spec/wire.md §2.10)
 	}
 	n.stop, n.done = make(chan struct{}), make(chan struct{})
+	n.local = hasLocal
 	ep.net = n
 	ep.sig.wake = l.Wake
 	ep.eng.goroutines.Add(1)
@@ -84,6 +105,9 @@ func (ep *Endpoint) closeNet() {
 	n.lnk.Wake()
 	<-n.done
 	n.lnk.Close()
+	if n.shm != nil {
+		n.shm.Close()
+	}
 }
 
 // runTimers is the endpoint's progress goroutine: every tick it drains the
@@ -125,7 +149,15 @@ func (ep *Endpoint) pollLinkLocked(api bool) {
 	if n == nil {
 		return
 	}
-	if lender, ok := n.lnk.(link.Lender); ok {
+	ep.pollOneLocked(n.lnk, api)
+	if n.shm != nil {
+		ep.pollOneLocked(n.shm, api)
+	}
+}
+
+func (ep *Endpoint) pollOneLocked(l link.Link, api bool) {
+	n := ep.net
+	if lender, ok := l.(link.Lender); ok {
 		// Frames handled in place in the receive ring: one copy less.
 		for i := 0; i < framesPerRun; i++ {
 			f, tok, err := lender.Borrow()
@@ -138,7 +170,7 @@ func (ep *Endpoint) pollLinkLocked(api bool) {
 		return
 	}
 	for i := 0; i < framesPerRun; i++ {
-		k, err := n.lnk.Recv(n.rx)
+		k, err := l.Recv(n.rx)
 		if err != nil || k == 0 {
 			return
 		}
@@ -183,7 +215,12 @@ func (ep *Endpoint) dispatchLocked(frame []byte, api bool) {
 
 // sendFrameLocked transmits the first n bytes of the tx buffer.
 func (ep *Endpoint) sendFrameLocked(frame []byte) {
-	if err := ep.net.lnk.Send(frame); err != nil {
+	n := ep.net
+	l := n.lnk
+	if n.shm != nil && [6]byte(frame[0:6]) == n.mac {
+		l = n.shm // another endpoint of this host
+	}
+	if err := l.Send(frame); err != nil {
 		ep.counters.Inc(SendSkbAllocFailed)
 	}
 }

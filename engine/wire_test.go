@@ -457,3 +457,61 @@ func TestPeerTableRefresh(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestSameHostProcesses: two engines of one host (two processes, same
+// board) talk through the local link (shared memory in the library, the
+// in-memory hub here) with the wire protocol: every size, both ways.
+func TestSameHostProcesses(t *testing.T) {
+	hub := mem.NewHub(mem.HubConfig{})
+	defer hub.Close()
+	mode := nativeMode(t, 9000)
+	mk := func() *Engine {
+		e := New(Config{
+			Boards:      []Board{{Index: 0, NICID: nicA, IfName: "eth0", Hostname: "a:0", NUMANode: -1}},
+			ResendDelay: 20 * time.Millisecond, PullTimeout: 40 * time.Millisecond,
+			OpenLocalLink: func(b Board, ep uint32) (link.Link, wire.Mode, error) {
+				l, err := hub.Open(nicToMAC(b.NICID), uint8(ep))
+				return l, mode, err
+			},
+		})
+		t.Cleanup(func() {
+			if s := e.Stats(); s != (Stats{}) {
+				t.Errorf("engine still holds %+v", s)
+			}
+		})
+		return e
+	}
+	P1, P2 := mk(), mk()
+	a, b := openOn(t, P1, 0), openOn(t, P2, 4)
+	// wirePingPong connects a to nicB: use the same-host nic instead.
+	addr, err := a.Connect(nicA, 4, 0x1234, 3000)
+	if err != nil {
+		t.Fatalf("connect to the other process: %v", err)
+	}
+	back, err := b.Connect(nicA, 0, 0x1234, 3000)
+	if err != nil {
+		t.Fatalf("connect back: %v", err)
+	}
+	for _, n := range wireSizes {
+		for dir := 0; dir < 2; dir++ {
+			from, to, dst := a, b, addr
+			if dir == 1 {
+				from, to, dst = b, a, back
+			}
+			src := pattern(n, byte(n+dir))
+			buf := make([]byte, n)
+			r, _ := to.Recv([][]byte{buf}, 0, 0, 0, false)
+			s, _ := from.Send([][]byte{src}, dst, 1, 0, false, false)
+			if st, ok, _ := to.Wait(r.Handle(), 10000); !ok || st.Code != StatusSuccess || !bytes.Equal(buf, src) {
+				t.Fatalf("size %d dir %d: %v %+v", n, dir, ok, st)
+			}
+			if st, ok, _ := from.Wait(s.Handle(), 10000); !ok || st.Code != StatusSuccess {
+				t.Fatalf("size %d dir %d send: %v %+v", n, dir, ok, st)
+			}
+		}
+	}
+	// An index nobody opened on this host: the connect times out.
+	if _, err := a.Connect(nicA, 9, 0x1234, 100); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("connect to an unused index: %v", err)
+	}
+}
