@@ -27,7 +27,8 @@ func (ep *Endpoint) connectStatusLocked(nic uint64, index, key uint32) (*Partner
 // sameHostLocked reports whether endpoint index of this host, not open in
 // this process, can be reached through the same-host link.
 func (ep *Endpoint) sameHostLocked(index uint32) bool {
-	return ep.net != nil && ep.net.local && index < ep.endpointMax
+	return ep.net != nil && ep.net.local && index < ep.endpointMax &&
+		(ep.localOpen == nil || ep.localOpen(ep.board, index))
 }
 
 // otherProcessLocked reports whether (nic, index), a board of this host,

@@ -29,6 +29,7 @@ type Endpoint struct {
 	net             *netState // nil: no network path
 	release         func()    // frees the host-wide slot claim (nil: none)
 	localNICs       []uint64  // nic ids of this host's boards
+	localOpen       func(b Board, index uint32) bool
 	rndvThreshold   uint32
 	zombieMax       int
 	notAckedMax     uint32
@@ -100,6 +101,7 @@ func newEndpoint(e *Engine, cfg Config, b Board, index, key, session uint32, opt
 	for _, b := range cfg.Boards {
 		ep.localNICs = append(ep.localNICs, b.NICID)
 	}
+	ep.localOpen = cfg.LocalEndpointOpen
 	if ep.counters = opt.Counters; ep.counters == nil {
 		ep.counters = new(Counters)
 	}

@@ -75,6 +75,11 @@ type Config struct {
 	// host (shared memory); the mode is used when there is no OpenLink
 	// link. Nil: no same-host path between processes.
 	OpenLocalLink func(b Board, endpoint uint32) (link.Link, wire.Mode, error)
+	// LocalEndpointOpen reports whether another process of this host has
+	// endpoint index of board b open (nil: assume it has). Sends and
+	// connects to an index nobody opened fail at once with
+	// REMOTE_ENDPOINT_CLOSED instead of waiting for an answer.
+	LocalEndpointOpen func(b Board, index uint32) bool
 	// Peers is the host's peer table (local boards first).
 	Peers []Peer
 	// NotAckedMax is the number of received messages that triggers an
