@@ -67,7 +67,7 @@ func (ep *Endpoint) Send(segs [][]byte, dest Address, matchInfo uint64, ctx uint
 		return r, nil
 	}
 	target := ep.eng.lookupLocal(dest.NICID, dest.Endpoint)
-	if target == nil && ep.sameHostLocked(dest.Endpoint) {
+	if target == nil && ep.net != nil && ep.net.local && ((p.w != nil && p.w.sendSeqSet) || ep.sameHostLocked(dest.Endpoint)) {
 		// Another process of this host: the wire protocol over shared memory.
 		if p.w == nil {
 			p = ep.wirePartnerLocked(dest.NICID, dest.Endpoint)
