@@ -194,6 +194,12 @@ func (l *Library) engineConfig(cfg Config, boards []Board) engine.Config {
 		OpenLink: func(b engine.Board, ep uint32) (link.Link, wire.Mode, error) {
 			return l.openLink(cfg, b, ep)
 		},
+		OpenLocalLink: func(b engine.Board, ep uint32) (link.Link, wire.Mode, error) {
+			return l.openLocalLink(cfg, b, ep)
+		},
+		LocalEndpointOpen: func(b engine.Board, index uint32) bool {
+			return l.localEndpointOpen(cfg, b, index)
+		},
 		RefreshPeers: newPeerSource(cfg).refresh,
 		AcquireSlot: func(b engine.Board, index, session uint32) (func(), error) {
 			return l.reg.acquire(cfg, b, index, session)

@@ -33,7 +33,7 @@
 // taken with compare-and-swap) and one consumer (the owner). A producer
 // publishes a record by storing tail after writing it, so a producer that
 // dies mid-write leaves nothing visible. A lock held by a dead pid for more
-// than 2 ms, or by anyone for more than 50 ms (a stopped process, or
+// than 2 ms, or by anyone for more than 200 ms (a stopped process, or
 // garbage), is stolen.
 //
 // # Trust

@@ -1,0 +1,69 @@
+package compat
+
+// The same-host path between processes: the wire protocol over shared
+// memory (engine/link/shm), without any privilege.
+
+import (
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+
+	"github.com/open-mx-go/open-mx-go/compat/node"
+	"github.com/open-mx-go/open-mx-go/engine"
+	"github.com/open-mx-go/open-mx-go/engine/link"
+	"github.com/open-mx-go/open-mx-go/engine/link/shm"
+	"github.com/open-mx-go/open-mx-go/engine/wire"
+)
+
+// shmNamespace names the shared-memory files of a node state directory, so
+// that separate run directories (separate "hosts") never meet.
+func shmNamespace(runDir string) string {
+	h := fnv.New32a()
+	h.Write([]byte(runDir))
+	return fmt.Sprintf("%08x", h.Sum32())
+}
+
+// openLocalLink opens an endpoint's shared-memory inbox. Failing to do so
+// only loses the same-host path (said in verbose mode).
+func (l *Library) openLocalLink(cfg Config, b engine.Board, ep uint32) (link.Link, wire.Mode, error) {
+	mode, err := ModeFor(cfg, b)
+	if err != nil {
+		mode, _ = wire.NativeMode(9000)
+	}
+	// The inboxes live in the node state directory (a tmpfs under /run in
+	// production), so that a test's or a user's private directory takes
+	// them away with it.
+	dir := filepath.Join(cfg.RunDir, "shm")
+	if err := os.MkdirAll(dir, 0o700); err == nil {
+		os.Chmod(dir, 0o777|os.ModeSticky) // any user may create its own inbox (files are 0600)
+	}
+	lk, err := shm.Open(shm.Config{Dir: dir, Namespace: shmNamespace(cfg.RunDir), Board: b.IfName,
+		MAC: wire.MACFromNICID(b.NICID), Endpoint: uint8(ep), MTU: mode.MTU})
+	if err != nil {
+		if cfg.Verbose {
+			Stderr(fmt.Sprintf("%sno same-host path for endpoint %d: %v\n", expandPrefix(cfg.VerbosePrefix), ep, err))
+		}
+		return nil, mode, nil
+	}
+	return lk, mode, nil
+}
+
+// localEndpointOpen tells whether a process of this host holds endpoint
+// index of board b (the endpoint registry).
+func (l *Library) localEndpointOpen(cfg Config, b engine.Board, index uint32) bool {
+	reg, err := node.OpenRegistry(cfg.RunDir)
+	if err != nil {
+		return true // unknown: let the protocol find out
+	}
+	infos, err := reg.List()
+	if err != nil {
+		return true
+	}
+	for _, in := range infos {
+		if in.Board == b.IfName && in.Index == index {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,436 @@
+//go:build linux
+
+package shm
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/open-mx-go/open-mx-go/engine/link"
+)
+
+// Link is an endpoint's shared-memory link. Open returns it as a link.Link;
+// assert to *Link for Stats.
+type Link struct {
+	cfg      Config
+	path     string
+	dev, ino uint64 // identity of the own inbox file
+	me       uint64 // pid, the producer lock value
+	closed   atomic.Bool
+	woken    atomic.Bool
+
+	mu   sync.RWMutex // own mapping: read-held while used, write-held to unmap it
+	own  ring
+	rxMu sync.Mutex // serialises consumers; guards rxLock
+	// rxLock tracks the producer lock across Recv calls, for resync.
+	rxLock lockState
+
+	peersMu sync.RWMutex // read-held while sending into a peer, write-held to change peers
+	peers   map[uint8]*peer
+
+	stats struct {
+		droppedFull, droppedNoPeer, droppedBusy, unroutable atomic.Uint64
+		badRecords, badPeers, resyncs, locksStolen          atomic.Uint64
+		peersReopened                                       atomic.Uint64
+	}
+}
+
+// peer is a cached mapping of another endpoint's inbox.
+type peer struct {
+	r        ring
+	dev, ino uint64
+	sends    atomic.Uint32
+}
+
+// statEvery is how many sends to a peer pass between checks that its file
+// is still the mapped one.
+const statEvery = 256
+
+var _ link.Link = (*Link)(nil)
+
+// Open creates this endpoint's inbox (replacing one left by a dead owner)
+// and returns the link.
+func Open(cfg Config) (link.Link, error) {
+	cfg, err := checkConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	pid := os.Getpid()
+	l := &Link{
+		cfg:   cfg,
+		path:  filepath.Join(cfg.Dir, fileName(cfg.Namespace, cfg.Board, cfg.Endpoint)),
+		me:    uint64(pid),
+		peers: make(map[uint8]*peer),
+	}
+	size := hdrSize + cfg.RingBytes
+	tmp := fmt.Sprintf("%s.tmp-%d-%x", l.path, pid, rand.Uint64())
+	fd, err := unix.Open(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("shm: create inbox: %w", &os.PathError{Op: "open", Path: tmp, Err: err})
+	}
+	defer unix.Close(fd)
+	fail := func(op string, err error) (link.Link, error) {
+		if l.own.mem != nil {
+			unix.Munmap(l.own.mem)
+		}
+		unix.Unlink(tmp)
+		return nil, fmt.Errorf("shm: create inbox: %w", &os.PathError{Op: op, Path: tmp, Err: err})
+	}
+	if err := unix.Fchmod(fd, 0o600); err != nil {
+		return fail("chmod", err)
+	}
+	if err := unix.Ftruncate(fd, int64(size)); err != nil {
+		return fail("truncate", err)
+	}
+	mem, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return fail("mmap", err)
+	}
+	l.own = ring{mem: mem, capacity: uint64(cfg.RingBytes), mtu: cfg.MTU}
+	initHeader(mem, l.own.capacity, cfg.MTU, pid)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fail("stat", err)
+	}
+	l.dev, l.ino = st.Dev, st.Ino
+	if err := retire(l.path); err != nil {
+		unix.Munmap(mem)
+		unix.Unlink(tmp)
+		return nil, fmt.Errorf("shm: open inbox %s: %w", l.path, err)
+	}
+	if err := unix.Rename(tmp, l.path); err != nil {
+		return fail("rename", err)
+	}
+	return l, nil
+}
+
+// retire marks an existing inbox at path closed so its senders let go of
+// it. It fails with ErrBusy if the inbox is open and its owner alive.
+func retire(path string) error {
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size < hdrSize {
+		return nil // not an inbox: the rename replaces it
+	}
+	mem, err := unix.Mmap(fd, 0, hdrSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return err
+	}
+	defer unix.Munmap(mem)
+	if binary.LittleEndian.Uint32(mem[offMagic:]) != magic ||
+		binary.LittleEndian.Uint32(mem[offVersion:]) != version {
+		return nil
+	}
+	r := ring{mem: mem}
+	if r.state() == stateOpen && pidAlive(uint64(ownerOf(mem))) {
+		return ErrBusy
+	}
+	r.setState(stateClosed)
+	return nil
+}
+
+// pidAlive reports whether a lock or owner word names a live process.
+func pidAlive(v uint64) bool {
+	if v == 0 || v > math.MaxInt32 {
+		return false
+	}
+	err := unix.Kill(int(v), 0)
+	return err == nil || errors.Is(err, unix.EPERM)
+}
+
+// Send implements link.Link.
+func (l *Link) Send(frame []byte) error {
+	if l.closed.Load() {
+		return fmt.Errorf("shm: send: %w", link.ErrClosed)
+	}
+	if len(frame) < 14 {
+		return fmt.Errorf("shm: send: frame of %d bytes has no Ethernet header", len(frame))
+	}
+	if [6]byte(frame[:6]) != l.cfg.MAC {
+		return fmt.Errorf("shm: send to %x: %w", frame[:6], ErrNotLocal)
+	}
+	if len(frame) > l.cfg.MTU {
+		return fmt.Errorf("shm: send: frame of %d bytes exceeds the MTU (%d)", len(frame), l.cfg.MTU)
+	}
+	ep, ok := destEndpoint(frame)
+	if !ok {
+		l.stats.unroutable.Add(1)
+		return nil
+	}
+	n := max(len(frame), link.MinFrame)
+
+	l.peersMu.RLock()
+	if l.peers == nil {
+		l.peersMu.RUnlock()
+		return fmt.Errorf("shm: send: %w", link.ErrClosed)
+	}
+	if p := l.peers[ep]; p != nil && p.r.state() == stateOpen && p.sends.Add(1)%statEvery != 0 {
+		l.deliver(p, frame, n)
+		l.peersMu.RUnlock()
+		return nil
+	}
+	l.peersMu.RUnlock()
+
+	l.peersMu.Lock()
+	defer l.peersMu.Unlock()
+	if l.peers == nil {
+		return fmt.Errorf("shm: send: %w", link.ErrClosed)
+	}
+	p := l.refreshLocked(ep)
+	if p == nil {
+		l.stats.droppedNoPeer.Add(1)
+		return nil
+	}
+	l.deliver(p, frame, n)
+	return nil
+}
+
+// refreshLocked returns the mapping of ep's current inbox, (re)opening it
+// if the cached one is gone, closed or replaced; nil if there is none.
+// peersMu is write-held.
+func (l *Link) refreshLocked(ep uint8) *peer {
+	path := filepath.Join(l.cfg.Dir, fileName(l.cfg.Namespace, l.cfg.Board, ep))
+	old := l.peers[ep]
+	var st unix.Stat_t
+	err := unix.Stat(path, &st)
+	if old != nil {
+		if err == nil && old.r.state() == stateOpen && st.Dev == old.dev && st.Ino == old.ino {
+			return old
+		}
+		unix.Munmap(old.r.mem)
+		delete(l.peers, ep)
+	}
+	if err != nil {
+		return nil
+	}
+	p, err := openPeer(path)
+	if err != nil {
+		if errors.Is(err, errBadInbox) {
+			l.stats.badPeers.Add(1)
+		}
+		return nil
+	}
+	if old != nil {
+		l.stats.peersReopened.Add(1)
+	}
+	l.peers[ep] = p
+	return p
+}
+
+var errBadInbox = errors.New("shm: invalid inbox file")
+
+// openPeer maps another endpoint's inbox after validating it.
+func openPeer(path string) (*peer, error) {
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size < hdrSize || st.Size > hdrSize+1<<30 {
+		return nil, errBadInbox
+	}
+	mem, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, err
+	}
+	capacity, mtu, ok := parseHeader(mem, st.Size)
+	r := ring{mem: mem, capacity: capacity, mtu: mtu}
+	if !ok || r.state() != stateOpen {
+		unix.Munmap(mem)
+		if !ok {
+			return nil, errBadInbox
+		}
+		return nil, os.ErrNotExist
+	}
+	return &peer{r: r, dev: st.Dev, ino: st.Ino}, nil
+}
+
+// deliver writes one frame into p's ring, waiting about 1 ms while it is
+// full. Drops are counted.
+func (l *Link) deliver(p *peer, frame []byte, n int) {
+	var deadline time.Time
+	for {
+		ok, stolen := p.r.lock(l.me)
+		if stolen {
+			l.stats.locksStolen.Add(1)
+		}
+		if !ok {
+			l.stats.droppedBusy.Add(1)
+			return
+		}
+		res := p.r.push(frame, n)
+		p.r.unlock(l.me)
+		switch res {
+		case pushed:
+			return
+		case pushCorrupt:
+			l.stats.badPeers.Add(1)
+			return
+		}
+		now := time.Now()
+		if deadline.IsZero() {
+			deadline = now.Add(time.Millisecond)
+		} else if now.After(deadline) {
+			l.stats.droppedFull.Add(1)
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// Recv implements link.Link.
+func (l *Link) Recv(buf []byte) (int, error) {
+	l.rxMu.Lock()
+	defer l.rxMu.Unlock()
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed.Load() {
+		return 0, fmt.Errorf("shm: recv: %w", link.ErrClosed)
+	}
+	n, bad := l.own.pop(buf)
+	if bad {
+		l.stats.badRecords.Add(1)
+		l.resync()
+		return 0, nil
+	}
+	return n, nil
+}
+
+// resync resets the own inbox after a bad record: everything pending is
+// dropped and the header rewritten. It does not wait for the producer
+// lock; if it cannot be taken, the next Recv tries again. rxMu and mu
+// (read) are held.
+func (l *Link) resync() {
+	ok, stolen := l.own.tryLock(l.me, &l.rxLock, time.Now())
+	if !ok {
+		return
+	}
+	if stolen {
+		l.stats.locksStolen.Add(1)
+	}
+	l.rxLock = lockState{}
+	initHeaderFields(l.own.mem, l.own.capacity, l.cfg.MTU, int(l.me))
+	l.own.reset()
+	l.own.unlock(l.me)
+	l.stats.resyncs.Add(1)
+}
+
+// Wait implements link.Link.
+func (l *Link) Wait(timeout time.Duration) error {
+	var deadline time.Time
+	if timeout >= 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	for i := 0; ; i++ {
+		if l.closed.Load() {
+			return fmt.Errorf("shm: wait: %w", link.ErrClosed)
+		}
+		if l.woken.Swap(false) || l.pending() {
+			return nil
+		}
+		d := 30 * time.Microsecond
+		if timeout >= 0 {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return nil
+			}
+			d = min(d, left)
+		}
+		if i < 64 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(d)
+		}
+	}
+}
+
+// pending reports whether the own inbox is not empty.
+func (l *Link) pending() bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return !l.closed.Load() && l.own.pending()
+}
+
+// Wake implements link.Link.
+func (l *Link) Wake() { l.woken.Store(true) }
+
+// MAC implements link.Link.
+func (l *Link) MAC() [6]byte { return l.cfg.MAC }
+
+// MTU implements link.Link.
+func (l *Link) MTU() int { return l.cfg.MTU }
+
+// Path returns the inbox file of the link.
+func (l *Link) Path() string { return l.path }
+
+// Stats returns the link's counters.
+func (l *Link) Stats() Stats {
+	s := &l.stats
+	return Stats{
+		DroppedFull:   s.droppedFull.Load(),
+		DroppedNoPeer: s.droppedNoPeer.Load(),
+		DroppedBusy:   s.droppedBusy.Load(),
+		Unroutable:    s.unroutable.Load(),
+		BadRecords:    s.badRecords.Load(),
+		BadPeers:      s.badPeers.Load(),
+		Resyncs:       s.resyncs.Load(),
+		LocksStolen:   s.locksStolen.Load(),
+		PeersReopened: s.peersReopened.Load(),
+	}
+}
+
+// Close implements link.Link: it marks the inbox closed, unmaps it and the
+// peers' and removes the inbox file if it is still this link's.
+func (l *Link) Close() error {
+	if l.closed.Swap(true) {
+		return nil
+	}
+	l.mu.Lock()
+	l.own.setState(stateClosed)
+	err := unix.Munmap(l.own.mem)
+	l.own.mem = nil
+	l.mu.Unlock()
+
+	var st unix.Stat_t
+	if unix.Stat(l.path, &st) == nil && st.Dev == l.dev && st.Ino == l.ino {
+		if e := unix.Unlink(l.path); e != nil && err == nil {
+			err = e
+		}
+	}
+
+	l.peersMu.Lock()
+	for _, p := range l.peers {
+		unix.Munmap(p.r.mem)
+	}
+	l.peers = nil
+	l.peersMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("shm: close: %w", err)
+	}
+	return nil
+}

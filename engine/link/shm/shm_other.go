@@ -1,0 +1,11 @@
+//go:build !linux
+
+package shm
+
+import "github.com/open-mx-go/open-mx-go/engine/link"
+
+// Open is not supported outside Linux.
+func Open(cfg Config) (link.Link, error) { return nil, ErrUnsupported }
+
+// pidAlive cannot tell without Linux: every holder counts as alive.
+func pidAlive(v uint64) bool { return v != 0 }

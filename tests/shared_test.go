@@ -1,0 +1,72 @@
+package tests
+
+// Two processes of one host, no privilege: the same-host path (shared
+// memory) carries omx_perf and the stress program with verified data.
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/open-mx-go/open-mx-go/tests/testlib"
+)
+
+// sharedStart starts prog in the background with env and returns a
+// function waiting for its result.
+func sharedStart(t *testing.T, env []string, prog string, args ...string) (*exec.Cmd, *strings.Builder, *strings.Builder) {
+	t.Helper()
+	cmd := exec.Command(prog, args...)
+	cmd.Env = append(cmd.Environ(), env...)
+	var so, se strings.Builder
+	cmd.Stdout, cmd.Stderr = &so, &se
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, &so, &se
+}
+
+// TestSharedPerf: omx_perf between two processes of the loopback board,
+// 0 B to 4 MiB, payloads verified.
+func TestSharedPerf(t *testing.T) {
+	bin := testlib.CompileC(t, "omx_perf", []string{filepath.Join(testlib.Root(), "examples", "omx_perf.c")})
+	env := testlib.CEnv(t) // OMX_IFNAMES=lo, a private node state directory
+	srv, sout, serr := sharedStart(t, env, bin, "-V")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(sout.String(), "Starting receiver...") {
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not start:\n%s\n%s", sout.String(), serr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	res := testlib.Run(t, 120*time.Second, env, bin, "-d", "localhost", "-V", "-N", "10", "-W", "2", "-P", "0", "-E", "4194305")
+	if res.ExitCode != 0 {
+		t.Fatalf("client: exit %d\n%s\n%s\nserver:\n%s\n%s", res.ExitCode, res.Stdout, res.Stderr, sout.String(), serr.String())
+	}
+	if err := srv.Wait(); err != nil {
+		t.Fatalf("server: %v\n%s\n%s", err, sout.String(), serr.String())
+	}
+	lines := 0
+	for _, l := range strings.Split(res.Stdout, "\n") {
+		if netPerfLine.MatchString(l) {
+			lines++
+		}
+	}
+	if lines != 24 {
+		t.Fatalf("%d result lines, want 24:\n%s", lines, res.Stdout)
+	}
+}
+
+// TestSharedStress: the stress program between two processes of one host.
+func TestSharedStress(t *testing.T) {
+	bin := testlib.CompileTestC(t, "stress")
+	env := testlib.CEnv(t)
+	a, aout, aerr := sharedStart(t, env, bin, "-d", "localhost", "-e", "1", "-r", "2", "-n", "300", "-s", "9")
+	res := testlib.Run(t, 120*time.Second, env, bin, "-d", "localhost", "-e", "2", "-r", "1", "-n", "300", "-s", "9")
+	aw := a.Wait()
+	if res.ExitCode != 0 || aw != nil || !strings.Contains(res.Stdout, "errors 0") || !strings.Contains(aout.String(), "errors 0") {
+		t.Fatalf("stress: exit %d / %v\n%s\n%s\n%s\n%s", res.ExitCode, aw, res.Stdout, res.Stderr, aout.String(), aerr.String())
+	}
+}
