@@ -197,6 +197,8 @@ func (l *Library) engineConfig(cfg Config, boards []Board) engine.Config {
 		OpenLocalLink: func(b engine.Board, ep uint32) (link.Link, wire.Mode, error) {
 			return l.openLocalLink(cfg, b, ep)
 		},
+		PID:         uint32(os.Getpid()),
+		ReadProcess: l.singleCopy(cfg),
 		LocalEndpointOpen: func(b engine.Board, index uint32) bool {
 			return l.localEndpointOpen(cfg, b, index)
 		},

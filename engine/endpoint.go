@@ -30,6 +30,9 @@ type Endpoint struct {
 	release         func()    // frees the host-wide slot claim (nil: none)
 	localNICs       []uint64  // nic ids of this host's boards
 	localOpen       func(b Board, index uint32) bool
+	pid             uint32
+	readProcess     func(pid uint32, addr uint64, n uint32, dst [][]byte) error
+	readFallback    atomic.Bool // process_vm_readv was refused once: pull from now on
 	rndvThreshold   uint32
 	zombieMax       int
 	notAckedMax     uint32
@@ -102,6 +105,7 @@ func newEndpoint(e *Engine, cfg Config, b Board, index, key, session uint32, opt
 		ep.localNICs = append(ep.localNICs, b.NICID)
 	}
 	ep.localOpen = cfg.LocalEndpointOpen
+	ep.pid, ep.readProcess = cfg.PID, cfg.ReadProcess
 	if ep.counters = opt.Counters; ep.counters == nil {
 		ep.counters = new(Counters)
 	}

@@ -75,6 +75,13 @@ type Config struct {
 	// host (shared memory); the mode is used when there is no OpenLink
 	// link. Nil: no same-host path between processes.
 	OpenLocalLink func(b Board, endpoint uint32) (link.Link, wire.Mode, error)
+	// PID is this process's id, announced to same-host receivers of large
+	// messages so that they copy them in one step (0: never).
+	PID uint32
+	// ReadProcess copies n bytes at addr of process pid into dst (the
+	// same-host single copy: process_vm_readv). Nil, or an error, makes
+	// the receiver pull the message through the same-host link instead.
+	ReadProcess func(pid uint32, addr uint64, n uint32, dst [][]byte) error
 	// LocalEndpointOpen reports whether another process of this host has
 	// endpoint index of board b open (nil: assume it has). Sends and
 	// connects to an index nobody opened fail at once with

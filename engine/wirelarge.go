@@ -18,6 +18,8 @@ type pullSource struct {
 	rdmaSeq    uint8
 	rdmaOffset uint32
 	length     uint32
+	pid        uint32 // same-host sender that offered a direct read (0: none)
+	addr       uint64
 }
 
 // pull is one large receive in progress.
@@ -58,6 +60,20 @@ func (ep *Endpoint) startPullLocked(r *Request, src *pullSource) {
 		}
 		ep.completeLocked(r, st)
 		return
+	}
+	if src.pid != 0 && src.rdmaOffset == 0 && ep.readProcess != nil && !ep.readFallback.Load() {
+		// Same host: one copy, straight from the sender's memory.
+		if err := ep.readProcess(src.pid, src.addr, xfer, r.segs); err == nil {
+			ep.counters.Inc(DMASharedLarge)
+			ep.sendNotifyLocked(src, xfer)
+			st := StatusSuccess
+			if xfer < src.length {
+				st = StatusMessageTruncated
+			}
+			ep.completeLocked(r, st)
+			return
+		}
+		ep.readFallback.Store(true) // refused (ptrace rules): two copies from now on
 	}
 	n := ep.net
 	n.pullSeq++

@@ -20,6 +20,9 @@ type seqFrame struct {
 	medium  wire.Medium
 	rndv    wire.Rndv
 	notify  wire.Notify
+
+	localPID  uint32 // same-host RNDV: the sender's process and buffer
+	localAddr uint64
 }
 
 func (ep *Endpoint) decodeSequenced(t wire.Type, frame []byte) (seqFrame, error) {
@@ -36,6 +39,9 @@ func (ep *Endpoint) decodeSequenced(t wire.Type, frame []byte) (seqFrame, error)
 	case wire.TypeRndv:
 		f.head, f.rndv, err = wire.DecodeRndv(frame, m)
 		f.srcEP, f.seq, f.piggy, f.session = f.rndv.SrcEP, wire.Seq(f.rndv.Seq), wire.Seq(f.rndv.Piggyack), f.rndv.Session
+		if f.head.Src == ep.net.mac {
+			f.localPID, f.localAddr, _ = wire.RndvLocal(frame)
+		}
 	case wire.TypeNotify:
 		f.head, f.notify, err = wire.DecodeNotify(frame, m)
 		f.srcEP, f.seq, f.piggy, f.session = f.notify.SrcEP, wire.Seq(f.notify.Seq), wire.Seq(f.notify.Piggyack), f.notify.Session
@@ -213,7 +219,8 @@ func (ep *Endpoint) acceptLocked(p *Partner, f *seqFrame) {
 	case wire.TypeRndv:
 		r := f.rndv
 		m = &message{class: classWireRndv, matchInfo: r.Match, length: r.MsgLength,
-			pullFrom: &pullSource{partner: p, rdmaID: r.RDMAID, rdmaSeq: r.RDMASeq, rdmaOffset: uint32(r.RDMAOffset), length: r.MsgLength}}
+			pullFrom: &pullSource{partner: p, rdmaID: r.RDMAID, rdmaSeq: r.RDMASeq, rdmaOffset: uint32(r.RDMAOffset), length: r.MsgLength,
+				pid: f.localPID, addr: f.localAddr}}
 	case wire.TypeNotify:
 		ep.advanceLocked(p)
 		ep.notifyLocked(f.notify)

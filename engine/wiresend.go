@@ -129,6 +129,10 @@ func (ep *Endpoint) transmitLocked(p *Partner, s *wireSend, now time.Time) {
 		rv := wire.Rndv{DstEP: uint8(p.index), SrcEP: uint8(ep.index), Seq: uint16(s.seq), Piggyack: piggy,
 			Match: s.match, Session: w.trueSess, MsgLength: wr.length, RDMAID: wr.region, RDMASeq: wr.regSeq}
 		if k, err := rv.Encode(n.tx, h, n.mode); err == nil {
+			if n.local && w.mac == n.mac && ep.pid != 0 && len(wr.segs) == 1 {
+				// Same host: the receiver may copy straight from us.
+				wire.PutRndvLocal(n.tx[:k], ep.pid, bufferAddress(wr.segs[0]))
+			}
 			ep.sendFrameLocked(n.tx[:k])
 		}
 		ep.counters.Inc(SendRndv)

@@ -29,10 +29,24 @@ func sharedStart(t *testing.T, env []string, prog string, args ...string) (*exec
 }
 
 // TestSharedPerf: omx_perf between two processes of the loopback board,
-// 0 B to 4 MiB, payloads verified.
+// 0 B to 4 MiB, payloads verified, with the single copy of large messages
+// (process_vm_readv) and with the two-copy path.
 func TestSharedPerf(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  []string
+		dma  bool
+	}{
+		{"single-copy", nil, true},
+		{"two-copies", []string{"OMX_SHARED_SINGLE_COPY=0"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) { sharedPerf(t, tc.env, tc.dma) })
+	}
+}
+
+func sharedPerf(t *testing.T, extra []string, dma bool) {
 	bin := testlib.CompileC(t, "omx_perf", []string{filepath.Join(testlib.Root(), "examples", "omx_perf.c")})
-	env := testlib.CEnv(t) // OMX_IFNAMES=lo, a private node state directory
+	env := append(testlib.CEnv(t), append([]string{"OMX_DEBUG_COUNTERS=1"}, extra...)...) // OMX_IFNAMES=lo, a private node state directory
 	srv, sout, serr := sharedStart(t, env, bin, "-V")
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(sout.String(), "Starting receiver...") {
@@ -56,6 +70,14 @@ func TestSharedPerf(t *testing.T) {
 	}
 	if lines != 24 {
 		t.Fatalf("%d result lines, want 24:\n%s", lines, res.Stdout)
+	}
+	single := netCounter(res.Stderr, "DMA Shared Large") + netCounter(serr.String(), "DMA Shared Large")
+	pulls := netCounter(res.Stderr, "Send Pull Request") + netCounter(serr.String(), "Send Pull Request")
+	if dma && (single == 0 || pulls != 0) {
+		t.Errorf("single copy: %d direct reads, %d pull requests", single, pulls)
+	}
+	if !dma && (single != 0 || pulls == 0) {
+		t.Errorf("two copies: %d direct reads, %d pull requests", single, pulls)
 	}
 }
 

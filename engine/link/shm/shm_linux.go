@@ -112,6 +112,7 @@ func Open(cfg Config) (link.Link, error) {
 	if err := unix.Rename(tmp, l.path); err != nil {
 		return fail("rename", err)
 	}
+	Sweep(cfg.Dir)
 	return l, nil
 }
 
@@ -429,6 +430,7 @@ func (l *Link) Close() error {
 	}
 	l.peers = nil
 	l.peersMu.Unlock()
+	Sweep(l.cfg.Dir)
 	if err != nil {
 		return fmt.Errorf("shm: close: %w", err)
 	}

@@ -1,0 +1,12 @@
+//go:build !linux
+
+package compat
+
+func (l *Library) singleCopy(cfg Config) func(pid uint32, addr uint64, n uint32, dst [][]byte) error {
+	return nil
+}
+
+// readProcess is not available: large same-host messages take two copies.
+func (l *Library) readProcess(verbose bool, prefix string) func(pid uint32, addr uint64, n uint32, dst [][]byte) error {
+	return nil
+}

@@ -1,0 +1,82 @@
+//go:build linux
+
+package shm
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Sweep removes from dir the inbox files left by processes that died
+// without closing their endpoints (SIGKILL, exit without omx_finalize), and
+// the temporary files of Opens that died half-way. Open and Close of every
+// link call it on their directory, so a crash leaves nothing once another
+// endpoint of the directory opens or closes. It returns how many files it
+// removed.
+//
+// Only files this package made are removed: a name "omx-*" holding a
+// valid inbox header whose owner pid is not alive, or a name
+// "omx-*.tmp-<pid>-<hex>" whose pid is not alive. Anything else (garbage,
+// another program's files) is left alone; the owner's Open replaces a
+// foreign file at its own inbox name. A file replaced between the check
+// and the unlink (a new owner renamed its inbox into place) is kept: the
+// unlink happens only if the name still refers to the inode checked.
+func Sweep(dir string) int {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasPrefix(name, "omx-") || !e.Type().IsRegular() {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		if i := strings.LastIndex(name, ".tmp-"); i >= 0 {
+			pid, _, ok := strings.Cut(name[i+len(".tmp-"):], "-")
+			if v, err := strconv.ParseUint(pid, 10, 32); ok && err == nil && !pidAlive(v) {
+				if unix.Unlink(path) == nil {
+					n++
+				}
+			}
+			continue
+		}
+		if sweepInbox(path) {
+			n++
+		}
+	}
+	return n
+}
+
+// sweepInbox removes path if it is an inbox whose owner is dead.
+func sweepInbox(path string) bool {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size < hdrSize {
+		return false
+	}
+	var hdr [offOwner + 4]byte
+	if n, err := unix.Pread(fd, hdr[:], 0); err != nil || n != len(hdr) {
+		return false
+	}
+	if binary.LittleEndian.Uint32(hdr[offMagic:]) != magic ||
+		binary.LittleEndian.Uint32(hdr[offVersion:]) != version ||
+		pidAlive(uint64(binary.LittleEndian.Uint32(hdr[offOwner:]))) {
+		return false
+	}
+	var now unix.Stat_t
+	if unix.Lstat(path, &now) != nil || now.Dev != st.Dev || now.Ino != st.Ino {
+		return false
+	}
+	return unix.Unlink(path) == nil
+}
