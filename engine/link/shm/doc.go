@@ -13,10 +13,10 @@
 // restart. An inbox left by a dead owner is marked closed and replaced; one
 // whose owner is alive makes Open fail (ErrBusy). Close marks the inbox
 // closed, unmaps it and removes the file if it is still its own. A process
-that dies without closing (SIGKILL, exit without omx_finalize) leaves its
-inbox behind: Open and Close of any link sweep their directory (Sweep) and
-remove the inboxes whose owner pid is dead and the temporary files of
-Opens that died half-way; nothing else is touched.
+// that dies without closing (SIGKILL, exit without omx_finalize) leaves its
+// inbox behind: Open and Close of any link sweep their directory (Sweep) and
+// remove the inboxes whose owner pid is dead and the temporary files of
+// Opens that died half-way; nothing else is touched.
 //
 // # Ring
 //
