@@ -48,7 +48,8 @@
 // consumer resynchronises (drops what is pending and resets the ring);
 // it never panics nor reads out of bounds. A process of the same user can
 // still shrink an inbox file under a mapping (SIGBUS): files are 0600, so
-// only the owner's own processes can do that.
+// only the owner's own processes can do that. Frame payloads carry no
+// checksum: such a process can also alter pending data undetected.
 //
 // # Routing and flow control
 //
