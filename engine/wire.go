@@ -230,6 +230,39 @@ func (ep *Endpoint) headTo(w *wireState) wire.Head {
 	return wire.Head{Dst: w.mac, Src: ep.net.mac, PeerIndex: w.reverse}
 }
 
+// sameHostGoneLocked handles a partner of this host whose process died (its
+// endpoint is no longer held in the registry) while we wait for it: what is
+// pending with it ends at once with REMOTE_ENDPOINT_CLOSED instead of after
+// the retry budget. Checked when a retransmission falls due.
+func (ep *Endpoint) sameHostGoneLocked(p *Partner, now time.Time) bool {
+	w := p.w
+	if w.mac != ep.net.mac || ep.localOpen == nil || w.closed || now.Sub(w.goneCheck) < ep.resendDelay {
+		return false
+	}
+	due := false
+	for _, s := range w.nonAcked {
+		due = due || (!s.acked && now.Sub(s.lastSend) >= ep.resendDelay)
+	}
+	for _, pl := range ep.net.pullsByHandle {
+		due = due || (pl.src.partner == p && !now.Before(pl.deadline))
+	}
+	for _, wr := range ep.net.regions {
+		due = due || (wr != nil && wr.partner == p) // a large send waiting for its NOTIFY
+	}
+	if !due {
+		return false
+	}
+	w.goneCheck = now
+	if ep.localOpen(ep.board, p.index) {
+		return false
+	}
+	ep.remoteClosedLocked(p)
+	for _, pl := range ep.pullsOf(p) {
+		ep.endPullLocked(pl, StatusRemoteEndpointClosed)
+	}
+	return true
+}
+
 // timersLocked runs every expired protocol timer: delayed acks,
 // retransmissions, connect retries, pull retransmissions.
 func (ep *Endpoint) timersLocked(now time.Time) {
@@ -240,6 +273,9 @@ func (ep *Endpoint) timersLocked(now time.Time) {
 		}
 		if !w.ackDue.IsZero() && !now.Before(w.ackDue) {
 			ep.sendAckLocked(p)
+		}
+		if ep.sameHostGoneLocked(p, now) {
+			continue
 		}
 		for _, s := range w.nonAcked {
 			if s.acked || now.Sub(s.lastSend) < ep.resendDelay {

@@ -52,6 +52,8 @@ type wireState struct {
 	// closed: the remote endpoint said it closed (NACK ENDPT_CLOSED);
 	// sends fail at once until it connects again with a new session.
 	closed bool
+	// goneCheck: last time a same-host partner's process was looked for.
+	goneCheck time.Time
 }
 
 func newWireState(mac [6]byte, peerIdx uint16) *wireState {
