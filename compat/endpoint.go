@@ -107,6 +107,9 @@ func (l *Library) CloseEndpoint(ep *engine.Endpoint) Code {
 	}
 	if cf, ok := counterFiles.LoadAndDelete(ep); ok {
 		node.CloseCountersWith(cf.(*node.CounterFile), ep.Counters())
+		// Reading the board's counters folds the files of processes that
+		// died into the totals, so a crash leaves nothing behind.
+		node.ReadCounters(l.Config().RunDir, ep.Board().IfName, nil)
 	}
 	return Success
 }
