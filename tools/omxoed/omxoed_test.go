@@ -3,13 +3,15 @@
 package main
 
 import (
-	"bytes"
 	"encoding/binary"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/open-mx-go/open-mx-go/tests/testlib"
+	"github.com/open-mx-go/open-mx-go/tools/internal/nodeinfo/nodeinfotest"
 
 	"golang.org/x/sys/unix"
 
@@ -180,29 +182,12 @@ func TestPidFileLock(t *testing.T) {
 	p2.remove()
 }
 
-func buildTool(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "omxoed")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
+func buildTool(t *testing.T) string { return nodeinfotest.Build(t, "omxoed") }
 
 func runTool(t *testing.T, bin string, env []string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return so.String(), se.String(), code
+	r := testlib.Run(t, time.Minute, env, bin, args...)
+	return r.Stdout, r.Stderr, r.ExitCode
 }
 
 func TestCommandLine(t *testing.T) {
