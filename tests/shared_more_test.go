@@ -6,7 +6,6 @@ package tests
 
 import (
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -116,23 +115,7 @@ func TestSharedMoreStress4(t *testing.T) {
 // TestSharedMorePerf64M: omx_perf between two processes of one host for
 // 0 B to 64 MiB, the payloads verified on both sides (-V), few iterations.
 func TestSharedMorePerf64M(t *testing.T) {
-	bin := testlib.CompileC(t, "omx_perf", []string{filepath.Join(testlib.Root(), "examples", "omx_perf.c")})
-	env := testlib.CEnv(t)
-	srv, sout, serr := sharedStart(t, env, bin, "-V")
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(sout.String(), "Starting receiver...") {
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not start:\n%s\n%s", sout.String(), serr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	res := testlib.Run(t, 240*time.Second, env, bin, "-d", "localhost", "-V", "-N", "3", "-W", "1", "-P", "0", "-E", "67108865")
-	if res.ExitCode != 0 {
-		t.Fatalf("client: exit %d\n%s\n%s\nserver:\n%s\n%s", res.ExitCode, res.Stdout, res.Stderr, sout.String(), serr.String())
-	}
-	if err := srv.Wait(); err != nil {
-		t.Fatalf("server: %v\n%s\n%s", err, sout.String(), serr.String())
-	}
+	res, _ := sharedPerfPair(t, testlib.CEnv(t), 240*time.Second, "-N", "3", "-W", "1", "-P", "0", "-E", "67108865")
 	// 0, then every power of two up to 64 MiB, each exactly once, in order
 	var got []uint64
 	for _, l := range strings.Split(res.Stdout, "\n") {

@@ -45,23 +45,8 @@ func TestSharedPerf(t *testing.T) {
 }
 
 func sharedPerf(t *testing.T, extra []string, dma bool) {
-	bin := testlib.CompileC(t, "omx_perf", []string{filepath.Join(testlib.Root(), "examples", "omx_perf.c")})
 	env := append(testlib.CEnv(t), append([]string{"OMX_DEBUG_COUNTERS=1"}, extra...)...) // OMX_IFNAMES=lo, a private node state directory
-	srv, sout, serr := sharedStart(t, env, bin, "-V")
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(sout.String(), "Starting receiver...") {
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not start:\n%s\n%s", sout.String(), serr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	res := testlib.Run(t, 120*time.Second, env, bin, "-d", "localhost", "-V", "-N", "10", "-W", "2", "-P", "0", "-E", "4194305")
-	if res.ExitCode != 0 {
-		t.Fatalf("client: exit %d\n%s\n%s\nserver:\n%s\n%s", res.ExitCode, res.Stdout, res.Stderr, sout.String(), serr.String())
-	}
-	if err := srv.Wait(); err != nil {
-		t.Fatalf("server: %v\n%s\n%s", err, sout.String(), serr.String())
-	}
+	res, serr := sharedPerfPair(t, env, 120*time.Second, "-N", "10", "-W", "2", "-P", "0", "-E", "4194305")
 	lines := 0
 	for _, l := range strings.Split(res.Stdout, "\n") {
 		if netPerfLine.MatchString(l) {
@@ -71,14 +56,38 @@ func sharedPerf(t *testing.T, extra []string, dma bool) {
 	if lines != 24 {
 		t.Fatalf("%d result lines, want 24:\n%s", lines, res.Stdout)
 	}
-	single := netCounter(res.Stderr, "DMA Shared Large") + netCounter(serr.String(), "DMA Shared Large")
-	pulls := netCounter(res.Stderr, "Send Pull Request") + netCounter(serr.String(), "Send Pull Request")
+	single := netCounter(res.Stderr, "DMA Shared Large") + netCounter(serr, "DMA Shared Large")
+	pulls := netCounter(res.Stderr, "Send Pull Request") + netCounter(serr, "Send Pull Request")
 	if dma && (single == 0 || pulls != 0) {
 		t.Errorf("single copy: %d direct reads, %d pull requests", single, pulls)
 	}
 	if !dma && (single != 0 || pulls == 0) {
 		t.Errorf("two copies: %d direct reads, %d pull requests", single, pulls)
 	}
+}
+
+// sharedPerfPair runs omx_perf -V between a server and a client process of
+// the loopback board and returns the client's result and the server's
+// stderr; both must exit 0.
+func sharedPerfPair(t *testing.T, env []string, timeout time.Duration, args ...string) (testlib.Result, string) {
+	t.Helper()
+	bin := testlib.CompileC(t, "omx_perf", []string{filepath.Join(testlib.Root(), "examples", "omx_perf.c")})
+	srv, sout, serr := sharedStart(t, env, bin, "-V")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(sout.String(), "Starting receiver...") {
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not start:\n%s\n%s", sout.String(), serr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	res := testlib.Run(t, timeout, env, bin, append([]string{"-d", "localhost", "-V"}, args...)...)
+	if res.ExitCode != 0 {
+		t.Fatalf("client: exit %d\n%s\n%s\nserver:\n%s\n%s", res.ExitCode, res.Stdout, res.Stderr, sout.String(), serr.String())
+	}
+	if err := srv.Wait(); err != nil {
+		t.Fatalf("server: %v\n%s\n%s", err, sout.String(), serr.String())
+	}
+	return res, serr.String()
 }
 
 // TestSharedStress: the stress program between two processes of one host.
