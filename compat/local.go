@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/open-mx-go/open-mx-go/compat/node"
 	"github.com/open-mx-go/open-mx-go/engine"
 	"github.com/open-mx-go/open-mx-go/engine/link"
 	"github.com/open-mx-go/open-mx-go/engine/link/shm"
@@ -50,20 +49,12 @@ func (l *Library) openLocalLink(cfg Config, b engine.Board, ep uint32) (link.Lin
 }
 
 // localEndpointOpen tells whether a process of this host holds endpoint
-// index of board b (the endpoint registry).
+// index of board b: its inbox exists and its owner is alive. The check is
+// read-only (no lock is taken), so it cannot disturb an endpoint being
+// opened at the same moment.
 func (l *Library) localEndpointOpen(cfg Config, b engine.Board, index uint32) bool {
-	reg, err := node.OpenRegistry(cfg.RunDir)
-	if err != nil {
-		return true // unknown: let the protocol find out
+	if index > 255 {
+		return false
 	}
-	infos, err := reg.List()
-	if err != nil {
-		return true
-	}
-	for _, in := range infos {
-		if in.Board == b.IfName && in.Index == index {
-			return true
-		}
-	}
-	return false
+	return shm.Alive(shm.Config{Dir: filepath.Join(cfg.RunDir, "shm"), Namespace: shmNamespace(cfg.RunDir), Board: b.IfName}, uint8(index))
 }

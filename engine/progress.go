@@ -5,8 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/open-mx-go/open-mx-go/engine/wire"
 )
 
 // message is an incoming message, in an inbox or the unexpected queue.
@@ -184,7 +182,7 @@ func (ep *Endpoint) progressPassLocked(pollLink bool) {
 		}
 		switch {
 		case ev.frame != nil:
-			ep.sequencedLocked(wire.Type(ev.frame[16]), ev.frame)
+			ep.dispatchLocked(ev.frame, true)
 		case ev.msg != nil:
 			ep.arrivalLocked(ev.msg)
 		default:

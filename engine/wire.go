@@ -186,9 +186,15 @@ func (ep *Endpoint) dispatchLocked(frame []byte, api bool) {
 		return
 	}
 	switch t {
-	case wire.TypeTiny, wire.TypeSmall, wire.TypeMedium, wire.TypeRndv, wire.TypeNotify:
+	case wire.TypeTiny, wire.TypeSmall, wire.TypeMedium, wire.TypeRndv, wire.TypeNotify, wire.TypeNackLib:
+		// A NACK_LIB waits with the sequenced frames read before it: it may
+		// concern the request a queued NOTIFY completes.
 		if !api {
 			ep.inbox.push(event{frame: append([]byte(nil), frame...)}, &ep.sig)
+			return
+		}
+		if t == wire.TypeNackLib {
+			ep.nackLibLocked(frame)
 			return
 		}
 		ep.sequencedLocked(t, frame)
@@ -200,8 +206,6 @@ func (ep *Endpoint) dispatchLocked(frame []byte, api bool) {
 		ep.servePullLocked(frame)
 	case wire.TypePullReply:
 		ep.pullReplyLocked(frame)
-	case wire.TypeNackLib:
-		ep.nackLibLocked(frame)
 	case wire.TypeNackMCP:
 		ep.nackMCPLocked(frame)
 	case wire.TypeHostQuery:

@@ -27,6 +27,12 @@ func (ep *Endpoint) sendWireLocked(p *Partner, r *Request, matchInfo uint64, syn
 	L := r.length
 	s := &wireSend{req: r, match: matchInfo, budget: ep.requestResends.Load()}
 	rndvMax := min(ep.rndvThreshold, uint32(ep.net.mode.MediumMax))
+	if w.mac == ep.net.mac {
+		// Another process of this host: the same-host threshold
+		// (OMX_SHARED_RNDV_THRESHOLD, or the remote one with
+		// OMX_DISABLE_SHARED), spec/api.md §7.1.
+		rndvMax = min(ep.eagerMax, uint32(ep.net.mode.MediumMax))
+	}
 	switch {
 	case sync || L > rndvMax:
 		reg, ok := ep.allocRegionLocked()

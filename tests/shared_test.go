@@ -101,3 +101,22 @@ func TestSharedStress(t *testing.T) {
 		t.Fatalf("stress: exit %d / %v\n%s\n%s\n%s\n%s", res.ExitCode, aw, res.Stdout, res.Stderr, aout.String(), aerr.String())
 	}
 }
+
+// TestSharedPair: the one-process behaviours of the library issue (every
+// size class, synchronous sends, truncation, unexpected messages and
+// probes) between two processes, with the single and the two-copy path.
+func TestSharedPair(t *testing.T) {
+	bin := testlib.CompileTestC(t, "pair")
+	for _, extra := range [][]string{nil, {"OMX_SHARED_SINGLE_COPY=0"}, {"OMX_DISABLE_SHARED=1"}} {
+		t.Run(strings.Join(append([]string{"default"}, extra...), ","), func(t *testing.T) {
+			env := append(testlib.CEnv(t), extra...)
+			b, bout, berr := sharedStart(t, env, bin, "b", "1", "2")
+			res := testlib.Run(t, 120*time.Second, env, bin, "a", "2", "1")
+			bw := b.Wait()
+			if res.ExitCode != 0 || bw != nil || !strings.Contains(res.Stdout, "pair: PASS") || !strings.Contains(bout.String(), "pair: PASS") {
+				t.Fatalf("a: exit %d\n%s\n%s\nb: %v\n%s\n%s", res.ExitCode, res.Stdout, res.Stderr, bw, bout.String(), berr.String())
+			}
+			ctestCheckLeaks(t, res.Stderr)
+		})
+	}
+}

@@ -12,3 +12,6 @@ func pidAlive(v uint64) bool { return v != 0 }
 
 // Sweep does nothing outside Linux.
 func Sweep(dir string) int { return 0 }
+
+// Alive cannot tell without Linux.
+func Alive(cfg Config, index uint8) bool { return false }

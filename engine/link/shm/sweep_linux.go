@@ -80,3 +80,29 @@ func sweepInbox(path string) bool {
 	}
 	return unix.Unlink(path) == nil
 }
+
+// Alive reports whether endpoint index of cfg's board and namespace has an
+// inbox in cfg.Dir owned by a live process, or one whose header cannot be
+// read as valid (read-only: it takes no lock and changes nothing, so it may
+// be called while that endpoint opens).
+func Alive(cfg Config, index uint8) bool {
+	if cfg.Dir == "" {
+		cfg.Dir = DefaultDir
+	}
+	path := filepath.Join(cfg.Dir, fileName(cfg.Namespace, cfg.Board, index))
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	var hdr [offOwner + 4]byte
+	if n, err := unix.Pread(fd, hdr[:], 0); err != nil || n != len(hdr) {
+		return false
+	}
+	if binary.LittleEndian.Uint32(hdr[offMagic:]) != magic || binary.LittleEndian.Uint32(hdr[offVersion:]) != version {
+		// A damaged header (its owner repairs it) tells nothing: only a
+		// missing inbox or a valid one with a dead owner means closed.
+		return true
+	}
+	return pidAlive(uint64(binary.LittleEndian.Uint32(hdr[offOwner:])))
+}
