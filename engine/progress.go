@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/open-mx-go/open-mx-go/engine/link"
 )
 
 // message is an incoming message, in an inbox or the unexpected queue.
@@ -487,17 +489,19 @@ func (ep *Endpoint) blockNetLocked(deadline time.Time, spinUntil *time.Time) {
 		return
 	}
 	d := 10 * time.Millisecond // bounded: timers of the progress goroutine may complete requests
-	if ep.net.shm != nil {
-		d = time.Millisecond // the other link is not watched while sleeping
-	}
 	if !deadline.IsZero() {
 		d = min(d, deadline.Sub(now))
 	}
 	_, gen := ep.sig.current()
-	lnk := ep.net.lnk
+	lnk, shm := ep.net.lnk, ep.net.shm
 	ep.mu.Unlock()
 	if ep.sig.gen.Load() == gen && ep.inbox.n.Load() == 0 && d > 0 {
-		lnk.Wait(d)
+		if shm != nil {
+			// Both links at once; a millisecond at most if they cannot.
+			link.WaitBoth(lnk, shm, d, time.Millisecond)
+		} else {
+			lnk.Wait(d)
+		}
 	}
 	ep.mu.Lock()
 }

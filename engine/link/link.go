@@ -52,6 +52,36 @@ type Lender interface {
 	Return(token int)
 }
 
+// Doorbell is implemented by links whose arrivals can wake a thread that
+// sleeps in another link's Wait (shm: producers write to a FIFO when the
+// owner sleeps). WaitWith waits as Wait does, but sleeps by calling sleep
+// with a descriptor that becomes readable when a frame arrives, Wake is
+// called or the link closes.
+type Doorbell interface {
+	WaitWith(timeout time.Duration, sleep func(fd int, timeout time.Duration) error) error
+}
+
+// FDWaiter is implemented by links whose Wait can watch one more descriptor
+// (afpacket): WaitFD returns when the link would return from Wait or fd
+// becomes readable. It does not read fd.
+type FDWaiter interface {
+	WaitFD(fd int, timeout time.Duration) error
+}
+
+// WaitBoth waits on two links of one endpoint at once when they allow it
+// (a FDWaiter and a Doorbell), else on the first alone for at most poll.
+func WaitBoth(a, b Link, timeout, poll time.Duration) error {
+	fw, ok1 := a.(FDWaiter)
+	db, ok2 := b.(Doorbell)
+	if ok1 && ok2 {
+		return db.WaitWith(timeout, fw.WaitFD)
+	}
+	if timeout < 0 || timeout > poll {
+		timeout = poll
+	}
+	return a.Wait(timeout)
+}
+
 // MinFrame is the smallest Ethernet frame without FCS (ETH_ZLEN).
 const MinFrame = 60
 

@@ -279,7 +279,11 @@ func (l *packetLink) Return(token int) {
 }
 
 // Wait implements link.Link with ppoll(2) on the socket and the eventfd.
-func (l *packetLink) Wait(timeout time.Duration) error {
+func (l *packetLink) Wait(timeout time.Duration) error { return l.WaitFD(-1, timeout) }
+
+// WaitFD implements link.FDWaiter: Wait that also returns when fd (if not
+// negative) becomes readable.
+func (l *packetLink) WaitFD(fd int, timeout time.Duration) error {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed.Load() {
@@ -292,14 +296,18 @@ func (l *packetLink) Wait(timeout time.Duration) error {
 	if timeout >= 0 {
 		deadline = time.Now().Add(timeout)
 	}
-	fds := [2]unix.PollFd{{Fd: int32(l.fd), Events: unix.POLLIN}, {Fd: int32(l.efd), Events: unix.POLLIN}}
+	fds := [3]unix.PollFd{{Fd: int32(l.fd), Events: unix.POLLIN}, {Fd: int32(l.efd), Events: unix.POLLIN}, {Fd: int32(fd), Events: unix.POLLIN}}
+	nfds := 2
+	if fd >= 0 {
+		nfds = 3
+	}
 	for {
 		var ts *unix.Timespec
 		if timeout >= 0 {
 			t := unix.NsecToTimespec(max(int64(time.Until(deadline)), 0))
 			ts = &t
 		}
-		_, err := unix.Ppoll(fds[:], ts, nil)
+		_, err := unix.Ppoll(fds[:nfds], ts, nil)
 		if err == nil {
 			break
 		}

@@ -400,6 +400,25 @@ func TestWaitWake(t *testing.T) {
 			if n, err := b.Recv(buf); n != 0 || err != nil {
 				t.Errorf("Recv on an empty link = %d, %v", n, err)
 			}
+			// WaitFD also returns when another descriptor becomes readable
+			// (the shared-memory link's bell), and not before.
+			var pfd [2]int
+			if err := unix.Pipe2(pfd[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(pfd[0])
+			defer unix.Close(pfd[1])
+			var fw link.FDWaiter = b
+			if d := timed(func() error { return fw.WaitFD(pfd[0], 30*time.Millisecond) }); d < 30*time.Millisecond {
+				t.Errorf("WaitFD(30ms) on idle descriptors took %v", d)
+			}
+			go func() {
+				time.Sleep(20 * time.Millisecond)
+				unix.Write(pfd[1], []byte{1})
+			}()
+			if d := timed(func() error { return fw.WaitFD(pfd[0], 10*time.Second) }); d < 20*time.Millisecond || d > 20*time.Millisecond+soon {
+				t.Errorf("WaitFD for a descriptor written after 20ms took %v", d)
+			}
 			// Close wakes every waiter.
 			var wg sync.WaitGroup
 			errs := make([]error, 3)

@@ -14,9 +14,9 @@
 // whose owner is alive makes Open fail (ErrBusy). Close marks the inbox
 // closed, unmaps it and removes the file if it is still its own. A process
 // that dies without closing (SIGKILL, exit without omx_finalize) leaves its
-// inbox behind: Open and Close of any link sweep their directory (Sweep) and
-// remove the inboxes whose owner pid is dead and the temporary files of
-// Opens that died half-way; nothing else is touched.
+// inbox and bell behind: Open and Close of any link sweep their directory
+// (Sweep) and remove the inboxes and bells whose owner pid is dead and the
+// temporary files of Opens that died half-way; nothing else is touched.
 //
 // # Ring
 //
@@ -27,6 +27,7 @@
 //	0   magic "OMXS" (u32)     4  version (u32)
 //	8   capacity (u64)         16 MTU (u32)      20 owner pid (u32)
 //	24  state (u32: 1 open, 2 closed)
+//	40  sleepers (u32)          44 rung (u32)   (see Waiting)
 //	64  producer lock (u64: pid of the holder, 0 = free)
 //	128 tail (u64, byte count written, producers only)
 //	192 head (u64, byte count read, owner only)
@@ -62,7 +63,18 @@
 //
 // # Waiting
 //
-// No cross-process notification exists in this slice: Wait spins briefly,
-// then polls every ~30 µs until a frame is pending, Wake is called, the
-// timeout elapses or the link is closed.
+// Wait spins briefly, then sleeps on the inbox's bell: a FIFO named
+// "<inbox>.bell-<owner pid>" (mode 0600), created before the inbox becomes
+// visible and opened for reading and writing by the owner, for writing by
+// every sender. A sleeping owner counts itself in the header word at 40
+// (sleepers, u32) and then looks at the ring once more; a sender that
+// stored a record reads that word and, if it is not zero, writes one byte
+// to the bell, unless the word at 44 (rung, u32) says somebody already did
+// since the owner last drained it. Both sides use sequentially consistent
+// atomics, so either the owner sees the record or the sender rings: no
+// frame is slept on. Wake rings the own bell, Close rings it and then
+// closes it. Because the bell is a descriptor, another link's Wait can
+// watch it too (link.Doorbell, link.FDWaiter): an endpoint with a network
+// link and a shared-memory link sleeps on both at once. Sweep removes the
+// bells of dead owners.
 package shm

@@ -15,6 +15,8 @@ const (
 	offMTU      = 16
 	offOwner    = 20
 	offState    = 24
+	offSleepers = 40 // threads of the owner sleeping on the bell (u32)
+	offRung     = 44 // 1: the bell was rung since the owner last drained it (u32)
 	offLock     = 64
 	offTail     = 128
 	offHead     = 192
@@ -95,6 +97,15 @@ func (r *ring) state() uint32 { return u32At(r.mem, offState).Load() }
 
 // setState stores the inbox state word.
 func (r *ring) setState(s uint32) { u32At(r.mem, offState).Store(s) }
+
+// sleepers returns the number of owner threads sleeping on the bell.
+func (r *ring) sleepers() uint32 { return u32At(r.mem, offSleepers).Load() }
+
+// mustRing reports whether the caller must write to the bell: the owner
+// sleeps and nobody rang since it last drained the bell.
+func (r *ring) mustRing() bool {
+	return r.sleepers() != 0 && u32At(r.mem, offRung).CompareAndSwap(0, 1)
+}
 
 // owner returns the pid recorded in the header.
 func ownerOf(mem []byte) int { return int(binary.LittleEndian.Uint32(mem[offOwner:])) }

@@ -55,6 +55,8 @@ type Stats struct {
 	Resyncs       uint64 // times this link's inbox was reset after a bad record
 	LocksStolen   uint64 // producer locks taken over from a dead or stuck holder
 	PeersReopened uint64 // peer inboxes re-opened after a restart of their owner
+	Sleeps        uint64 // times Wait slept on this link's bell
+	Rings         uint64 // times a send woke a sleeping owner through its bell
 }
 
 // fileName returns the inbox file name of an endpoint.

@@ -30,6 +30,13 @@ type Link struct {
 	closed   atomic.Bool
 	woken    atomic.Bool
 
+	// The bell: a FIFO the producers write a byte to when the owner
+	// sleeps (see the package documentation). bellMu is read-held while
+	// the descriptor is used, write-held to close it.
+	bellMu   sync.RWMutex
+	bell     int
+	bellPath string
+
 	mu   sync.RWMutex // own mapping: read-held while used, write-held to unmap it
 	own  ring
 	rxMu sync.Mutex // serialises consumers; guards rxLock
@@ -42,7 +49,7 @@ type Link struct {
 	stats struct {
 		droppedFull, droppedNoPeer, droppedBusy, unroutable atomic.Uint64
 		badRecords, badPeers, resyncs, locksStolen          atomic.Uint64
-		peersReopened                                       atomic.Uint64
+		peersReopened, sleeps, rings                        atomic.Uint64
 	}
 }
 
@@ -51,6 +58,7 @@ type peer struct {
 	r        ring
 	dev, ino uint64
 	sends    atomic.Uint32
+	bell     int // write end of the owner's bell, -1 if it could not be opened
 }
 
 // statEvery is how many sends to a peer pass between checks that its file
@@ -109,11 +117,42 @@ func Open(cfg Config) (link.Link, error) {
 		unix.Unlink(tmp)
 		return nil, fmt.Errorf("shm: open inbox %s: %w", l.path, err)
 	}
+	// The bell exists before the inbox is visible, so a sender that maps
+	// the inbox finds it.
+	if l.bell, l.bellPath, err = makeBell(l.path, pid); err != nil {
+		return fail("mkfifo", err)
+	}
 	if err := unix.Rename(tmp, l.path); err != nil {
+		unix.Close(l.bell)
+		unix.Unlink(l.bellPath)
 		return fail("rename", err)
 	}
 	Sweep(cfg.Dir)
 	return l, nil
+}
+
+// bellName returns the bell FIFO path of an inbox owned by pid.
+func bellName(inbox string, pid int) string { return fmt.Sprintf("%s.bell-%d", inbox, pid) }
+
+// makeBell creates the bell FIFO of an inbox (owner-only) and opens it
+// for reading and writing: the owner is always a reader, so senders can
+// open it without blocking, and Wake can ring it.
+func makeBell(inbox string, pid int) (int, string, error) {
+	path := bellName(inbox, pid)
+	err := unix.Mkfifo(path, 0o600)
+	if errors.Is(err, unix.EEXIST) { // left by an earlier endpoint of this pid
+		unix.Unlink(path)
+		err = unix.Mkfifo(path, 0o600)
+	}
+	if err != nil {
+		return -1, path, err
+	}
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		unix.Unlink(path)
+		return -1, path, err
+	}
+	return fd, path, nil
 }
 
 // retire marks an existing inbox at path closed so its senders let go of
@@ -219,7 +258,7 @@ func (l *Link) refreshLocked(ep uint8) *peer {
 		if err == nil && old.r.state() == stateOpen && st.Dev == old.dev && st.Ino == old.ino {
 			return old
 		}
-		unix.Munmap(old.r.mem)
+		old.release()
 		delete(l.peers, ep)
 	}
 	if err != nil {
@@ -268,7 +307,26 @@ func openPeer(path string) (*peer, error) {
 		}
 		return nil, os.ErrNotExist
 	}
-	return &peer{r: r, dev: st.Dev, ino: st.Ino}, nil
+	p := &peer{r: r, dev: st.Dev, ino: st.Ino, bell: -1}
+	// The owner's bell; without it the owner is not woken by this sender
+	// and sees its frames when its bounded sleep ends.
+	if fd, err := unix.Open(bellName(path, ownerOf(mem)), unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0); err == nil {
+		var bst unix.Stat_t
+		if unix.Fstat(fd, &bst) == nil && bst.Mode&unix.S_IFMT == unix.S_IFIFO {
+			p.bell = fd
+		} else {
+			unix.Close(fd)
+		}
+	}
+	return p, nil
+}
+
+// release unmaps a peer's inbox and closes its bell.
+func (p *peer) release() {
+	unix.Munmap(p.r.mem)
+	if p.bell >= 0 {
+		unix.Close(p.bell)
+	}
 }
 
 // deliver writes one frame into p's ring, waiting about 1 ms while it is
@@ -288,6 +346,10 @@ func (l *Link) deliver(p *peer, frame []byte, n int) {
 		p.r.unlock(l.me)
 		switch res {
 		case pushed:
+			if p.bell >= 0 && p.r.mustRing() {
+				ringBell(p.bell)
+				l.stats.rings.Add(1)
+			}
 			return
 		case pushCorrupt:
 			l.stats.badPeers.Add(1)
@@ -341,31 +403,107 @@ func (l *Link) resync() {
 	l.stats.resyncs.Add(1)
 }
 
-// Wait implements link.Link.
-func (l *Link) Wait(timeout time.Duration) error {
+// Wait implements link.Link: it spins briefly, then sleeps on the bell.
+func (l *Link) Wait(timeout time.Duration) error { return l.WaitWith(timeout, pollBell) }
+
+// WaitWith implements link.Doorbell. The owner announces itself in the
+// header's sleeper count before its last look at the ring; a producer
+// stores the tail before it reads the count, so either the owner sees the
+// frame or the producer rings (both sides use sequentially consistent
+// atomics): no frame is slept on.
+func (l *Link) WaitWith(timeout time.Duration, sleep func(fd int, timeout time.Duration) error) error {
 	var deadline time.Time
 	if timeout >= 0 {
 		deadline = time.Now().Add(timeout)
 	}
-	for i := 0; ; i++ {
+	ready := func() bool { return l.woken.Swap(false) || l.pending() }
+	for i := 0; i < 64; i++ {
 		if l.closed.Load() {
 			return fmt.Errorf("shm: wait: %w", link.ErrClosed)
 		}
-		if l.woken.Swap(false) || l.pending() {
+		if ready() || (timeout >= 0 && !time.Now().Before(deadline)) {
 			return nil
 		}
-		d := 30 * time.Microsecond
-		if timeout >= 0 {
-			left := time.Until(deadline)
-			if left <= 0 {
-				return nil
-			}
-			d = min(d, left)
+		runtime.Gosched()
+	}
+	l.bellMu.RLock()
+	defer l.bellMu.RUnlock()
+	l.mu.RLock()
+	if l.closed.Load() {
+		l.mu.RUnlock()
+		return fmt.Errorf("shm: wait: %w", link.ErrClosed)
+	}
+	sl := u32At(l.own.mem, offSleepers)
+	sl.Add(1)
+	l.drainLocked()
+	l.mu.RUnlock()
+	defer func() {
+		l.mu.RLock()
+		if !l.closed.Load() {
+			sl.Add(^uint32(0))
 		}
-		if i < 64 {
-			runtime.Gosched()
-		} else {
-			time.Sleep(d)
+		l.mu.RUnlock()
+	}()
+	if ready() {
+		return nil
+	}
+	d := time.Duration(-1)
+	if timeout >= 0 {
+		if d = time.Until(deadline); d <= 0 {
+			return nil
+		}
+	}
+	l.stats.sleeps.Add(1)
+	if err := sleep(l.bell, d); err != nil {
+		return err
+	}
+	if l.closed.Load() {
+		return fmt.Errorf("shm: wait: %w", link.ErrClosed)
+	}
+	return nil
+}
+
+// drainLocked empties the bell if it was rung, so the next sleep blocks
+// until the next ring. mu is read-held and the link open.
+func (l *Link) drainLocked() {
+	if u32At(l.own.mem, offRung).Load() == 0 {
+		return
+	}
+	u32At(l.own.mem, offRung).Store(0)
+	var b [64]byte
+	for {
+		if n, err := unix.Read(l.bell, b[:]); err != nil || n < len(b) {
+			return
+		}
+	}
+}
+
+// ringBell writes one byte to a bell (a full FIFO has rung already).
+func ringBell(fd int) { _, _ = unix.Write(fd, []byte{1}) }
+
+// pollBell sleeps until fd is readable or the timeout (negative: none)
+// elapses.
+func pollBell(fd int, timeout time.Duration) error {
+	var deadline time.Time
+	if timeout >= 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		var ts *unix.Timespec
+		if timeout >= 0 {
+			t := unix.NsecToTimespec(max(int64(time.Until(deadline)), 0))
+			ts = &t
+		}
+		_, err := unix.Ppoll(fds[:], ts, nil)
+		if err == nil {
+			return nil
+		}
+		if err != unix.EINTR {
+			return fmt.Errorf("shm: wait: %w", err)
+		}
+		if timeout >= 0 && !time.Now().Before(deadline) {
+			return nil
 		}
 	}
 }
@@ -378,7 +516,17 @@ func (l *Link) pending() bool {
 }
 
 // Wake implements link.Link.
-func (l *Link) Wake() { l.woken.Store(true) }
+func (l *Link) Wake() {
+	l.woken.Store(true)
+	l.bellMu.RLock()
+	l.mu.RLock()
+	if !l.closed.Load() {
+		u32At(l.own.mem, offRung).Store(1)
+		ringBell(l.bell)
+	}
+	l.mu.RUnlock()
+	l.bellMu.RUnlock()
+}
 
 // MAC implements link.Link.
 func (l *Link) MAC() [6]byte { return l.cfg.MAC }
@@ -402,6 +550,8 @@ func (l *Link) Stats() Stats {
 		Resyncs:       s.resyncs.Load(),
 		LocksStolen:   s.locksStolen.Load(),
 		PeersReopened: s.peersReopened.Load(),
+		Sleeps:        s.sleeps.Load(),
+		Rings:         s.rings.Load(),
 	}
 }
 
@@ -411,6 +561,12 @@ func (l *Link) Close() error {
 	if l.closed.Swap(true) {
 		return nil
 	}
+	ringBell(l.bell) // wakes the sleepers, which then see closed
+	l.bellMu.Lock()
+	unix.Close(l.bell)
+	l.bell = -1
+	unix.Unlink(l.bellPath)
+	l.bellMu.Unlock()
 	l.mu.Lock()
 	l.own.setState(stateClosed)
 	err := unix.Munmap(l.own.mem)
@@ -426,7 +582,7 @@ func (l *Link) Close() error {
 
 	l.peersMu.Lock()
 	for _, p := range l.peers {
-		unix.Munmap(p.r.mem)
+		p.release()
 	}
 	l.peers = nil
 	l.peersMu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -439,6 +440,60 @@ func TestWaitAndWake(t *testing.T) {
 	}
 }
 
+// TestBellAcrossProcesses: an owner sleeping in Wait (several threads at
+// once) is woken by the bell when another process sends, long before the
+// timeout; the sender says it rang.
+func TestBellAcrossProcesses(t *testing.T) {
+	dir := t.TempDir()
+	rx := mustOpen(t, cfgFor(dir, 1))
+	cmd := runChild(t, "late", dir, 2, 300)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	took := make([]time.Duration, 3)
+	for i := range took {
+		wg.Go(func() {
+			if err := rx.Wait(20 * time.Second); err != nil {
+				t.Error(err)
+			}
+			took[i] = time.Since(start)
+		})
+	}
+	wg.Wait()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	for i, d := range took {
+		if d < 300*time.Millisecond || d > 10*time.Second {
+			t.Errorf("waiter %d returned after %v; the frame was sent after 300 ms", i, d)
+		}
+	}
+	if got := recvOne(t, rx, make([]byte, 100)); idOf(got) != 77 {
+		t.Fatalf("got id %d", idOf(got))
+	}
+	if s := rx.Stats(); s.Sleeps == 0 {
+		t.Errorf("the owner never slept on its bell: %+v", s)
+	}
+	if rings := strings.TrimSpace(out.String()); rings != "1" {
+		t.Errorf("sender rang %q times, want 1", rings)
+	}
+	if u32At(rx.own.mem, offSleepers).Load() != 0 {
+		t.Error("sleeper count not back to 0")
+	}
+	// Nobody sleeps now: a send does not ring.
+	tx := mustOpen(t, cfgFor(dir, 3))
+	if err := tx.Send(frame(ptTiny, 1, 78, 60)); err != nil {
+		t.Fatal(err)
+	}
+	if s := tx.Stats(); s.Rings != 0 {
+		t.Errorf("a send to an owner that is not sleeping rang: %+v", s)
+	}
+}
+
 func TestPeerReopen(t *testing.T) {
 	dir := t.TempDir()
 	a := mustOpen(t, cfgFor(dir, 1))
@@ -630,6 +685,14 @@ func child(mode string, args []string) int {
 			return 4
 		}
 	case "crash": // die without closing
+	case "late": // send one frame to endpoint 1 after count ms, then close
+		time.Sleep(time.Duration(count) * time.Millisecond)
+		if err := l.Send(frame(ptTiny, 1, 77, 60)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 3
+		}
+		fmt.Println(sl.Stats().Rings)
+		l.Close()
 	}
 	return 0
 }
@@ -706,7 +769,8 @@ func TestCrossProcess(t *testing.T) {
 	if received+dropped != children*count || received < children*count/2 {
 		t.Fatalf("received %d, dropped %d, sent %d", received, dropped, children*count)
 	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+	// Only rx's inbox and bell remain.
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
 		t.Errorf("files left by the children: %v", ents)
 	}
 }

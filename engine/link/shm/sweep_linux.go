@@ -20,8 +20,9 @@ import (
 // removed.
 //
 // Only files this package made are removed: a name "omx-*" holding a
-// valid inbox header whose owner pid is not alive, or a name
-// "omx-*.tmp-<pid>-<hex>" whose pid is not alive. Anything else (garbage,
+// valid inbox header whose owner pid is not alive, a name
+// "omx-*.tmp-<pid>-<hex>" whose pid is not alive, or a FIFO
+// "omx-*.bell-<pid>" (an inbox's bell) whose pid is not alive. Anything else (garbage,
 // another program's files) is left alone; the owner's Open replaces a
 // foreign file at its own inbox name. A file replaced between the check
 // and the unlink (a new owner renamed its inbox into place) is kept: the
@@ -34,10 +35,21 @@ func Sweep(dir string) int {
 	n := 0
 	for _, e := range ents {
 		name := e.Name()
-		if !strings.HasPrefix(name, "omx-") || !e.Type().IsRegular() {
+		if !strings.HasPrefix(name, "omx-") {
 			continue
 		}
 		path := filepath.Join(dir, name)
+		if i := strings.LastIndex(name, ".bell-"); i >= 0 && e.Type()&os.ModeNamedPipe != 0 {
+			if v, err := strconv.ParseUint(name[i+len(".bell-"):], 10, 32); err == nil && !pidAlive(v) {
+				if unix.Unlink(path) == nil {
+					n++
+				}
+			}
+			continue
+		}
+		if !e.Type().IsRegular() {
+			continue
+		}
 		if i := strings.LastIndex(name, ".tmp-"); i >= 0 {
 			pid, _, ok := strings.Cut(name[i+len(".tmp-"):], "-")
 			if v, err := strconv.ParseUint(pid, 10, 32); ok && err == nil && !pidAlive(v) {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // deadPid returns the pid of a process that has exited.
@@ -64,10 +66,19 @@ func TestSweep(t *testing.T) {
 	binary.LittleEndian.PutUint32(bad[offOwner:], uint32(dead))
 	os.WriteFile(filepath.Join(dir, "omx-t-eth9-8"), bad, 0o600)
 
-	if n := Sweep(dir); n != 3 {
-		t.Errorf("Sweep removed %d files, want 3", n)
+	// Bells: a dead owner's goes, a live one's stays, a regular file of
+	// that name is not a bell.
+	if err := unix.Mkfifo(filepath.Join(dir, fmt.Sprintf("omx-t-eth9-2.bell-%d", dead)), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	want := []string{"omx-t-eth9-1", "omx-t-eth9-3", fmt.Sprintf("omx-t-eth9-5.tmp-%d-abc", os.Getpid()), "omx-t-eth9-6", "omx-t-eth9-8", "other"}
+	os.WriteFile(filepath.Join(dir, fmt.Sprintf("omx-t-eth9-7.bell-%d", dead)), nil, 0o600)
+
+	if n := Sweep(dir); n != 4 {
+		t.Errorf("Sweep removed %d files, want 4", n)
+	}
+	ownBell := fmt.Sprintf("omx-t-eth9-1.bell-%d", os.Getpid())
+	want := []string{"omx-t-eth9-1", ownBell, "omx-t-eth9-3", fmt.Sprintf("omx-t-eth9-7.bell-%d", dead), fmt.Sprintf("omx-t-eth9-5.tmp-%d-abc", os.Getpid()), "omx-t-eth9-6", "omx-t-eth9-8", "other"}
+	slices.Sort(want)
 	if got := dirNames(t, dir); !slices.Equal(got, want) {
 		t.Errorf("after Sweep: %v, want %v", got, want)
 	}
@@ -84,8 +95,10 @@ func TestSweep(t *testing.T) {
 	writeInbox(t, filepath.Join(dir, "omx-t-eth9-2"), dead)
 	l2.Close()
 	live.Close()
-	want = []string{fmt.Sprintf("omx-t-eth9-5.tmp-%d-abc", os.Getpid()), "omx-t-eth9-6", "omx-t-eth9-8", "other"}
-	want = slices.Insert(want, 0, "omx-t-eth9-3") // owned by this live process
+	want = []string{"omx-t-eth9-3", // owned by this live process
+		fmt.Sprintf("omx-t-eth9-7.bell-%d", dead),
+		fmt.Sprintf("omx-t-eth9-5.tmp-%d-abc", os.Getpid()), "omx-t-eth9-6", "omx-t-eth9-8", "other"}
+	slices.Sort(want)
 	if got := dirNames(t, dir); !slices.Equal(got, want) {
 		t.Errorf("after Close: %v, want %v", got, want)
 	}
