@@ -2,7 +2,10 @@ package compat
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -53,5 +56,34 @@ func (l *Library) readProcess(verbose bool, prefix string) func(pid uint32, addr
 			})
 		}
 		return err
+	}
+}
+
+// singleCopyStatus says whether large same-host messages can take one copy
+// here, and why not: OMX_SHARED_SINGLE_COPY=0, a kernel without
+// process_vm_readv, or a Yama ptrace policy that forbids it between
+// processes (or allows it only between processes that may trace each
+// other). It probes the system call on this process.
+func singleCopyStatus(getenv func(string) string) (ok bool, why string) {
+	if getenv("OMX_SHARED_SINGLE_COPY") == "0" {
+		return false, "OMX_SHARED_SINGLE_COPY=0"
+	}
+	var src, dst [8]byte
+	local := []unix.Iovec{{Base: &dst[0]}}
+	local[0].SetLen(len(dst))
+	remote := []unix.RemoteIovec{{Base: uintptr(unsafe.Pointer(&src[0])), Len: len(src)}}
+	if _, err := unix.ProcessVMReadv(unix.Getpid(), local, remote, 0); err != nil {
+		return false, fmt.Sprintf("process_vm_readv unavailable: %v", err)
+	}
+	scope, err := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope")
+	switch s := strings.TrimSpace(string(scope)); {
+	case err != nil, s == "0":
+		return true, ""
+	case s == "1":
+		return true, "only between processes allowed to trace each other (Yama ptrace_scope 1); two copies otherwise"
+	case s == "2":
+		return true, "only with CAP_SYS_PTRACE (Yama ptrace_scope 2); two copies otherwise"
+	default:
+		return false, "Yama ptrace_scope " + s + " forbids process_vm_readv"
 	}
 }

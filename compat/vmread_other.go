@@ -10,3 +10,8 @@ func (l *Library) singleCopy(cfg Config) func(pid uint32, addr uint64, n uint32,
 func (l *Library) readProcess(verbose bool, prefix string) func(pid uint32, addr uint64, n uint32, dst [][]byte) error {
 	return nil
 }
+
+// singleCopyStatus: no single copy on this system.
+func singleCopyStatus(getenv func(string) string) (ok bool, why string) {
+	return false, "process_vm_readv is Linux-only"
+}

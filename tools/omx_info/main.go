@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/open-mx-go/open-mx-go/compat"
 	"github.com/open-mx-go/open-mx-go/compat/node"
 	"github.com/open-mx-go/open-mx-go/tools/internal/nodeinfo"
 )
@@ -72,6 +73,11 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		if n.BadMTU(b) {
 			fmt.Fprintf(stderr, "   WARNING: MTU=%d invalid\n", b.MTU)
 		}
+	}
+
+	if verbose {
+		// open-mx-go addition: how processes of this host talk.
+		fmt.Fprintf(stdout, "Same-host communication: %s\n", compat.SameHostPath(n.Cfg, getenv))
 	}
 
 	state, err := nodeinfo.ReadState(n.Cfg.RunDir)
