@@ -72,6 +72,14 @@ type Config struct {
 	// RxRingSize is the size of the receive ring in bytes (default
 	// DefaultRxRingSize); ignored with RxRecv.
 	RxRingSize int
+	// Self also delivers the frames this host sends on the interface to
+	// its own MAC (from any process): the network path between endpoints
+	// of one host when shared memory is disabled (OMX_DISABLE_SHARED). The
+	// socket then listens to every protocol and takes the kernel's copies
+	// of outgoing frames (pkt_type PACKET_OUTGOING) that the filter
+	// accepts. On the loopback interface such frames come back as
+	// incoming ones anyway and Self changes nothing.
+	Self bool
 }
 
 // Stats counts the link's exceptional events.

@@ -30,9 +30,10 @@ const maxTxRetries = 64
 
 // packetLink is one endpoint's AF_PACKET socket. It implements link.Link.
 type packetLink struct {
-	name    string
-	ifindex int
-	mac     [6]byte
+	name     string
+	ifindex  int
+	loopback bool
+	mac      [6]byte
 	mtu     int // largest frame: interface MTU + 14
 
 	// closed is set first by Close; calls check it under mu.
@@ -66,7 +67,7 @@ func Open(cfg Config) (link.Link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("afpacket: open %s: %w (%v)", name, link.ErrNoInterface, err)
 	}
-	l := &packetLink{name: name, ifindex: ifi.Index, mtu: ifi.MTU + 14, fd: -1, efd: -1}
+	l := &packetLink{name: name, ifindex: ifi.Index, loopback: ifi.Flags&net.FlagLoopback != 0, mtu: ifi.MTU + 14, fd: -1, efd: -1}
 	switch {
 	case len(ifi.HardwareAddr) == 6:
 		l.mac = [6]byte(ifi.HardwareAddr)
@@ -106,10 +107,18 @@ func (l *packetLink) setup(cfg Config) error {
 	l.fd = fd
 	// The socket must not see this host's own sends. Bound to one
 	// EtherType it does not get them anyway; this (Linux >= 4.20) and the
-	// filter's pkt_type check make sure.
-	_ = unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
+	// filter's pkt_type check make sure. With Self it wants the copies of
+	// the frames sent to its own MAC: it listens to every protocol (only
+	// such a socket gets them) and the filter keeps Open-MX ones.
+	self := cfg.Self && !l.loopback
+	proto := htons(link.EtherType)
+	if self {
+		proto = htons(unix.ETH_P_ALL)
+	} else {
+		_ = unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
+	}
 
-	prog := filterProgram(link.Filter{MAC: l.mac, Endpoint: cfg.Endpoint})
+	prog := filterProgram(link.Filter{MAC: l.mac, Endpoint: cfg.Endpoint}, self)
 	ins := make([]unix.SockFilter, len(prog))
 	for i, in := range prog {
 		ins[i] = unix.SockFilter{Code: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
@@ -136,7 +145,7 @@ func (l *packetLink) setup(cfg Config) error {
 	default:
 		return fmt.Errorf("afpacket: open %s: unknown receive mode %d", l.name, cfg.Rx)
 	}
-	sa := &unix.SockaddrLinklayer{Protocol: htons(link.EtherType), Ifindex: l.ifindex}
+	sa := &unix.SockaddrLinklayer{Protocol: proto, Ifindex: l.ifindex}
 	if err := unix.Bind(fd, sa); err != nil {
 		return fmt.Errorf("afpacket: open %s: bind: %w", l.name, err)
 	}

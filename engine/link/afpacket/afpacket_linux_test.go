@@ -210,6 +210,49 @@ func TestLoopback(t *testing.T) {
 	}
 }
 
+// TestSelf: with Config.Self, frames sent on a veth to the interface's own
+// MAC reach the endpoint they name, once, and only links that asked for
+// them; frames from the other host still arrive.
+func TestSelf(t *testing.T) {
+	p := newPair(t, 1500)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			l1 := openIn(t, p.nsA, Config{Interface: p.ifA, Endpoint: 1, Rx: m.rx, Self: true})
+			l2 := openIn(t, p.nsA, Config{Interface: p.ifA, Endpoint: 2, Rx: m.rx, Self: true})
+			l3 := openIn(t, p.nsA, Config{Interface: p.ifA, Endpoint: 3, Rx: m.rx})
+			b := openIn(t, p.nsB, Config{Interface: p.ifB, Endpoint: 2, Rx: m.rx})
+			me, other := l1.MAC(), b.MAC()
+			for i, f := range [][]byte{
+				frame(me, me, 37, 2, 1, 60),
+				frame(me, me, 37, 3, 2, 60), // l3 did not ask for its host's frames
+				frame(other, me, 37, 2, 3, 60),
+				frame(me, me, 37, 2, 4, 1514),
+			} {
+				if err := l1.Send(f); err != nil {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+			}
+			if err := b.Send(frame(me, other, 37, 2, 5, 60)); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Send(frame(me, other, 37, 2, marker, 60)); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Send(frame(me, other, 37, 3, marker, 60)); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]uint32{1, 4, 5}, ids(recvUntil(t, l2, marker))); diff != "" {
+				t.Errorf("endpoint 2 mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]uint32(nil), ids(recvUntil(t, l3, marker))); diff != "" {
+				t.Errorf("endpoint 3 mismatch (-want +got):\n%s", diff)
+			}
+			recvUntil(t, b, 3) // the frame to the other host's MAC went there
+
+		})
+	}
+}
+
 func TestExchange(t *testing.T) {
 	p := newPair(t, 9000)
 	for _, m := range modes {

@@ -1,6 +1,10 @@
 package afpacket
 
-import "github.com/open-mx-go/open-mx-go/engine/link"
+import (
+	"slices"
+
+	"github.com/open-mx-go/open-mx-go/engine/link"
+)
 
 // insn is one classic BPF instruction, laid out like struct sock_filter.
 type insn struct {
@@ -47,7 +51,10 @@ const (
 // PACKET_IGNORE_OUTGOING as well, so this is only defence in depth. A load
 // beyond the end of the frame ends the program with 0 (drop), which gives
 // the same length checks as Accept.
-func filterProgram(f link.Filter) []insn {
+//
+// With self, copies of outgoing frames are accepted like incoming ones
+// (the filter still wants them addressed to f.MAC): see Config.Self.
+func filterProgram(f link.Filter, self bool) []insn {
 	const (
 		drop = iota + 1000 // jump targets, resolved below
 		accept
@@ -68,8 +75,6 @@ func filterProgram(f link.Filter) []insn {
 		{insn: insn{Code: opJeq, K: uint32(mac[2])<<24 | uint32(mac[3])<<16 | uint32(mac[4])<<8 | uint32(mac[5])}, jf: drop},
 		{insn: insn{Code: opLdH, K: 0}},
 		{insn: insn{Code: opJeq, K: uint32(mac[0])<<8 | uint32(mac[1])}, jf: drop},
-		{insn: insn{Code: opLdW, K: adPktType}},
-		{insn: insn{Code: opJeq, K: pktOutgoing}, jt: drop},
 		{insn: insn{Code: opLdB, K: 16}},
 		{insn: insn{Code: opJeq, K: ptHostQuery}, jt: accept},
 		{insn: insn{Code: opJeq, K: ptHostReply}, jt: accept},
@@ -87,6 +92,13 @@ func filterProgram(f link.Filter) []insn {
 		{insn: insn{Code: opJeq, K: uint32(f.Endpoint) ^ link.PullMagic}, jt: accept, jf: drop},
 		{label: drop, insn: insn{Code: opRetK, K: 0}},
 		{label: accept, insn: insn{Code: opRetK, K: acceptAll}},
+	}
+	if !self {
+		// Before the ptype load: refuse copies of outgoing frames.
+		i := slices.IndexFunc(prog, func(l line) bool { return l.Code == opLdB && l.K == 16 })
+		prog = slices.Insert(prog, i,
+			line{insn: insn{Code: opLdW, K: adPktType}},
+			line{insn: insn{Code: opJeq, K: pktOutgoing}, jt: drop})
 	}
 	at := map[int]int{}
 	for i, l := range prog {

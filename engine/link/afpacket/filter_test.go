@@ -55,7 +55,7 @@ func runBPF(t testing.TB, prog []insn, pkt []byte, pktType uint32) uint32 {
 }
 
 func TestFilterProgramShape(t *testing.T) {
-	prog := filterProgram(link.Filter{MAC: [6]byte{1, 2, 3, 4, 5, 6}, Endpoint: 7})
+	prog := filterProgram(link.Filter{MAC: [6]byte{1, 2, 3, 4, 5, 6}, Endpoint: 7}, false)
 	if len(prog) > 4096 {
 		t.Fatalf("program of %d instructions exceeds BPF_MAXINSNS", len(prog))
 	}
@@ -76,7 +76,7 @@ func TestFilterProgramMatchesAccept(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, ep := range []uint8{0, 1, 7, 255} {
 		f := link.Filter{MAC: mac, Endpoint: ep}
-		prog := filterProgram(f)
+		prog, self := filterProgram(f, false), filterProgram(f, true)
 		check := func(pkt []byte) {
 			t.Helper()
 			want := f.Accept(pkt)
@@ -86,6 +86,12 @@ func TestFilterProgramMatchesAccept(t *testing.T) {
 			}
 			if runBPF(t, prog, pkt, pktOutgoing) != 0 {
 				t.Fatalf("endpoint %d: BPF accepts an outgoing frame", ep)
+			}
+			// The self program accepts the same frames, outgoing or not.
+			for _, pt := range []uint32{0, pktOutgoing} {
+				if got := runBPF(t, self, pkt, pt) != 0; got != want {
+					t.Fatalf("endpoint %d, self, pkt_type %d: BPF accepts=%v, Accept=%v for %x", ep, pt, got, want, pkt)
+				}
 			}
 		}
 		magic := uint32(ep) ^ link.PullMagic
