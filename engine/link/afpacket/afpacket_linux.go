@@ -34,7 +34,7 @@ type packetLink struct {
 	ifindex  int
 	loopback bool
 	mac      [6]byte
-	mtu     int // largest frame: interface MTU + 14
+	mtu      int // largest frame: interface MTU + 14
 
 	// closed is set first by Close; calls check it under mu.
 	closed atomic.Bool
