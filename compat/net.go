@@ -35,7 +35,9 @@ func (l *Library) openLink(cfg Config, b engine.Board, ep uint32) (link.Link, wi
 	if err != nil {
 		return nil, mode, Errorf(BoardNotFound, "Opening board %d (%s): %v", b.Index, b.IfName, err)
 	}
-	lk, err := afpacket.Open(afpacket.Config{Interface: b.IfName, Endpoint: uint8(ep), MinMTU: mode.MTU, Mode: mode.String()})
+	// OMX_DISABLE_SHARED: this host's endpoints are reached through the
+	// interface too, so the link takes the host's frames to itself.
+	lk, err := afpacket.Open(afpacket.Config{Interface: b.IfName, Endpoint: uint8(ep), MinMTU: mode.MTU, Mode: mode.String(), Self: cfg.DisableShared})
 	switch {
 	case err == nil:
 		return lk, mode, nil
@@ -43,7 +45,11 @@ func (l *Library) openLink(cfg Config, b engine.Board, ep uint32) (link.Link, wi
 		return nil, mode, Errorf(BoardNotFound, "Opening board %d: %v", b.Index, err)
 	case errors.Is(err, link.ErrPermission):
 		if cfg.Verbose {
-			Stderr(fmt.Sprintf("%sboard %d (%s): %v; no network path for endpoint %d\n", expandPrefix(cfg.VerbosePrefix), b.Index, b.IfName, err, ep))
+			also := ""
+			if cfg.DisableShared {
+				also = " (OMX_DISABLE_SHARED: this host's endpoints are reached through shared memory with the remote thresholds)"
+			}
+			Stderr(fmt.Sprintf("%sboard %d (%s): %v; no network path for endpoint %d%s\n", expandPrefix(cfg.VerbosePrefix), b.Index, b.IfName, err, ep, also))
 		}
 		return nil, mode, nil
 	default:

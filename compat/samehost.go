@@ -7,6 +7,9 @@ package compat
 // path when shared communication is disabled.
 func SameHostPath(cfg Config, getenv func(string) string) string {
 	if cfg.DisableShared {
+		if !rawSocketsAllowed() {
+			return "shared memory with the remote thresholds (OMX_DISABLE_SHARED, but no raw-socket permission for the network path)"
+		}
 		return "network path (OMX_DISABLE_SHARED)"
 	}
 	ok, why := singleCopyStatus(getenv)

@@ -87,3 +87,14 @@ func singleCopyStatus(getenv func(string) string) (ok bool, why string) {
 		return false, "Yama ptrace_scope " + s + " forbids process_vm_readv"
 	}
 }
+
+// rawSocketsAllowed reports whether this process may open AF_PACKET
+// sockets (CAP_NET_RAW), which the network path needs.
+func rawSocketsAllowed() bool {
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	unix.Close(fd)
+	return true
+}

@@ -15,3 +15,6 @@ func (l *Library) readProcess(verbose bool, prefix string) func(pid uint32, addr
 func singleCopyStatus(getenv func(string) string) (ok bool, why string) {
 	return false, "process_vm_readv is Linux-only"
 }
+
+// rawSocketsAllowed: no AF_PACKET sockets on this system.
+func rawSocketsAllowed() bool { return false }

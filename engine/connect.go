@@ -40,6 +40,31 @@ func (ep *Endpoint) otherProcessLocked(nic uint64, index uint32) bool {
 	return ep.sameHostLocked(index) && ep.eng.lookupLocal(nic, index) == nil
 }
 
+// viaWireLocked reports whether a connect to (nic, index) takes the wire
+// protocol: another host, another process of this host, or, when this host
+// is reached over the network (DisableShared), any endpoint but this one,
+// and this one too when self communication is disabled.
+func (ep *Endpoint) viaWireLocked(nic uint64, index uint32) bool {
+	if ep.netSelf {
+		return nic != ep.board.NICID || index != ep.index || ep.disableSelf
+	}
+	return !ep.localNIC(nic) || ep.otherProcessLocked(nic, index)
+}
+
+// selfWireLocked connects this endpoint to itself over the network path
+// (DisableSelf with DisableShared) without a CONNECT exchange: both
+// directions are this endpoint's, so the state a handshake would set is
+// known. Used for the address of omx_get_endpoint_addr, which needs no
+// connect.
+func (ep *Endpoint) selfWireLocked(p *Partner) {
+	w := p.w
+	w.reverse = w.peerIdx
+	w.trueSess, w.backSess = ep.session, ep.session
+	w.nextSend, w.nextAcked = w.nextRecv, w.nextRecv
+	w.sendSeqSet, w.closed = true, false
+	p.session = ep.session
+}
+
 func (ep *Endpoint) checkPeer(nic uint64) error {
 	if _, ok := ep.eng.peerIndex(nic); !ok {
 		return fmt.Errorf("searching/creating partner for connection to %012x: %w", nic, ErrNICIDNotFound)
@@ -58,7 +83,7 @@ func (ep *Endpoint) Connect(nic uint64, index, key, timeoutMs uint32) (Address, 
 	}
 	defer ep.unlock()
 	ep.progressLocked()
-	if !ep.localNIC(nic) || ep.otherProcessLocked(nic, index) {
+	if ep.viaWireLocked(nic, index) {
 		return ep.connectWireLocked(nic, index, key, timeoutMs)
 	}
 	p, st := ep.connectStatusLocked(nic, index, key)
@@ -107,7 +132,7 @@ func (ep *Endpoint) IConnect(nic uint64, index, key uint32, matchInfo uint64, ct
 	r := ep.newRequestLocked(KindConnect, ctx)
 	r.forgotten = forget
 	r.status.MatchInfo = matchInfo
-	if !ep.localNIC(nic) || ep.otherProcessLocked(nic, index) {
+	if ep.viaWireLocked(nic, index) {
 		ep.iconnectWireLocked(r, nic, index, key)
 		return r, nil
 	}

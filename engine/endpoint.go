@@ -22,6 +22,7 @@ type Endpoint struct {
 
 	// Snapshot of the engine configuration at open time.
 	disableSelf     bool
+	netSelf         bool // this host's endpoints are reached over the network link (DisableShared)
 	endpointMax     uint32
 	eagerMax        uint32 // to other endpoints of this host
 	spin            bool

@@ -41,8 +41,13 @@ type Config struct {
 	BoardMax    uint32  // 32
 	EndpointMax uint32  // 32
 
-	DisableSelf   bool   // self sends take the normal message path
-	DisableShared bool   // same-host sends use the remote thresholds
+	DisableSelf bool // self sends take the normal message path
+	// DisableShared sends to endpoints of this host (of this process
+	// too) through the board's network link (OpenLink, asked to deliver
+	// the host's frames to itself) with the remote thresholds; an
+	// endpoint without a network link (no raw-socket permission) falls
+	// back to the local link with the remote thresholds.
+	DisableShared bool
 	RndvThreshold uint32 // 32768: largest eager message to remote hosts
 	// SharedRndvThreshold is the largest eager message between endpoints
 	// of this host (4096).

@@ -37,13 +37,16 @@ func (ep *Endpoint) Send(segs [][]byte, dest Address, matchInfo uint64, ctx uint
 	r.status.MsgLength = r.length
 	r.status.XferLength = r.length
 	self := dest.NICID == ep.board.NICID && dest.Endpoint == ep.index && !ep.disableSelf
-	if !self && !ep.localNIC(dest.NICID) {
+	if !self && (ep.netSelf || !ep.localNIC(dest.NICID)) {
 		if p.w == nil {
 			p = ep.wirePartnerLocked(dest.NICID, dest.Endpoint)
 		}
 		if p == nil {
 			ep.completeLocked(r, StatusRemoteEndpointUnreachable)
 			return r, nil
+		}
+		if ep.netSelf && p.nicID == ep.board.NICID && p.index == ep.index && !p.w.sendSeqSet {
+			ep.selfWireLocked(p)
 		}
 		r.partner = p
 		ep.sendWireLocked(p, r, matchInfo, sync)

@@ -54,13 +54,20 @@ type netState struct {
 func (ep *Endpoint) openNet(cfg Config) error {
 	var l, local link.Link
 	var mode wire.Mode
-	if cfg.OpenLink != nil && !ep.board.Loopback {
+	// The loopback board has a network link only for DisableShared: then
+	// frames to this host loop through the kernel.
+	if cfg.OpenLink != nil && (!ep.board.Loopback || cfg.DisableShared) {
 		var err error
 		if l, mode, err = cfg.OpenLink(ep.board, ep.index); err != nil {
 			return err
 		}
 	}
-	if cfg.OpenLocalLink != nil {
+	if cfg.DisableShared && l != nil {
+		// The network path to this host's endpoints: no shared memory,
+		// no same-host shortcuts.
+		ep.netSelf = true
+		ep.localOpen, ep.readProcess = nil, nil
+	} else if cfg.OpenLocalLink != nil {
 		var lmode wire.Mode
 		var err error
 		if local, lmode, err = cfg.OpenLocalLink(ep.board, ep.index); err != nil {

@@ -102,6 +102,8 @@ func TestCPingpong(t *testing.T) {
 		{name: "self_sync", args: []string{"-q", "-S", "-m", small}},
 		{name: "cross_sync_vect", args: []string{"-q", "-x", "-S", "-v", "-m", small}},
 		{name: "self_vect_disable_self", args: []string{"-q", "-v", "-m", small}, env: []string{"OMX_DISABLE_SELF=1"}},
+		// As root: the network path (the loopback interface) even to itself.
+		{name: "self_disable_both", args: []string{"-q", "-m", small}, env: []string{"OMX_DISABLE_SELF=1", "OMX_DISABLE_SHARED=1"}},
 	})
 	modes = append(modes,
 		// the MX aliases of the path knobs

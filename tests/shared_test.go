@@ -17,8 +17,7 @@ import (
 // function waiting for its result.
 func sharedStart(t *testing.T, env []string, prog string, args ...string) (*exec.Cmd, *strings.Builder, *strings.Builder) {
 	t.Helper()
-	cmd := exec.Command(prog, args...)
-	cmd.Env = append(cmd.Environ(), env...)
+	cmd := testlib.Command(nil, env, prog, args...)
 	var so, se strings.Builder
 	cmd.Stdout, cmd.Stderr = &so, &se
 	if err := cmd.Start(); err != nil {
@@ -109,7 +108,7 @@ func TestSharedPair(t *testing.T) {
 	bin := testlib.CompileTestC(t, "pair")
 	for _, extra := range [][]string{nil, {"OMX_SHARED_SINGLE_COPY=0"}, {"OMX_DISABLE_SHARED=1"}} {
 		t.Run(strings.Join(append([]string{"default"}, extra...), ","), func(t *testing.T) {
-			env := append(testlib.CEnv(t), extra...)
+			env := testlib.Isolate(t, append(testlib.CEnv(t), extra...))
 			b, bout, berr := sharedStart(t, env, bin, "b", "1", "2")
 			res := testlib.Run(t, 120*time.Second, env, bin, "a", "2", "1")
 			bw := b.Wait()

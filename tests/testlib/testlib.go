@@ -113,8 +113,7 @@ func Run(t testing.TB, timeout time.Duration, env []string, prog string, args ..
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, prog, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd := Command(ctx, Isolate(t, env), prog, args...)
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	err := cmd.Run()
