@@ -17,7 +17,24 @@ func (l *Library) singleCopy(cfg Config) func(pid uint32, addr uint64, n uint32,
 	if Getenv("OMX_SHARED_SINGLE_COPY") == "0" {
 		return nil
 	}
+	allowReaders()
 	return l.readProcess(cfg.Verbose, expandPrefix(cfg.VerbosePrefix))
+}
+
+// prSetPtracerAny is PR_SET_PTRACER_ANY: any process may trace this one,
+// within the other ptrace rules (same user).
+const prSetPtracerAny = ^uintptr(0)
+
+// allowReaders lets the other processes of this user read this process's
+// buffers with process_vm_readv when Yama restricts ptrace to ancestors
+// (ptrace_scope 1, the default of several distributions): MPI ranks are
+// siblings, so without it every large same-host message would take two
+// copies. It grants no more than ptrace_scope 0 does (the same user only);
+// OMX_SHARED_SINGLE_COPY=0 leaves the process alone.
+func allowReaders() {
+	if scope, err := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope"); err == nil && strings.TrimSpace(string(scope)) == "1" {
+		_ = unix.Prctl(unix.PR_SET_PTRACER, prSetPtracerAny, 0, 0, 0)
+	}
 }
 
 // readProcess copies n bytes at addr of process pid into dst with one
@@ -80,7 +97,7 @@ func singleCopyStatus(getenv func(string) string) (ok bool, why string) {
 	case err != nil, s == "0":
 		return true, ""
 	case s == "1":
-		return true, "only between processes allowed to trace each other (Yama ptrace_scope 1); two copies otherwise"
+		return true, "(Yama ptrace_scope 1: open-mx-go processes allow each other; two copies with other programs)"
 	case s == "2":
 		return true, "only with CAP_SYS_PTRACE (Yama ptrace_scope 2); two copies otherwise"
 	default:
