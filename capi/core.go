@@ -34,12 +34,12 @@ func coreSend(eph unsafe.Pointer, segs [][]byte, ok bool, dest *C.omx_endpoint_a
 		}
 		return badRequest(ep, "Sending from a NULL buffer")
 	}
-	r, err := ep.Send(segs, addrWords(dest), match, uintptr(ctx), sync, req == nil)
+	h, err := ep.SendHandle(segs, addrWords(dest), match, uintptr(ctx), sync, req == nil)
 	if err != nil {
 		return lib.Fail(ep, err)
 	}
 	if req != nil {
-		putHandle(req, r.Handle(), requestTag)
+		putHandle(req, h, requestTag)
 	}
 	return compat.Success
 }
@@ -70,12 +70,12 @@ func coreRecv(eph unsafe.Pointer, segs [][]byte, ok bool, n uint32, match, mask 
 	if !ok {
 		return badRequest(ep, "Receiving into a NULL buffer")
 	}
-	r, err := ep.Recv(segs, match, mask, uintptr(ctx), req == nil)
+	h, err := ep.RecvHandle(segs, match, mask, uintptr(ctx), req == nil)
 	if err != nil {
 		return lib.Fail(ep, err)
 	}
 	if req != nil {
-		putHandle(req, r.Handle(), requestTag)
+		putHandle(req, h, requestTag)
 	}
 	return compat.Success
 }
@@ -98,55 +98,60 @@ func reqOf(ep *engine.Endpoint, req unsafe.Pointer) (uint64, compat.Code) {
 	return h, compat.Success
 }
 
-func coreWait(eph, req unsafe.Pointer, status *C.omx_status_t, result *C.uint32_t, timeout uint32) (completion, compat.Code) {
+// coreWait fills c (the caller's, zero) when the request is done. Results
+// go through a pointer: this is the polling loop's call, and copying the
+// status structure through every layer costs more than the rest.
+func coreWait(eph, req unsafe.Pointer, status *C.omx_status_t, result *C.uint32_t, timeout uint32, c *completion) compat.Code {
 	ep, code := endpointOf(eph)
 	if code != compat.Success {
-		return completion{}, code
+		return code
 	}
 	if status == nil || result == nil {
-		return completion{}, badRequest(ep, "Testing with a NULL status or result pointer")
+		return badRequest(ep, "Testing with a NULL status or result pointer")
 	}
 	*result = 0
 	h, code := reqOf(ep, req)
 	if code != compat.Success {
-		return completion{}, code
+		return code
 	}
-	st, done, err := ep.Wait(h, timeout)
+	done, err := ep.WaitStatus(h, timeout, &c.st)
 	if err != nil {
-		return completion{}, lib.Fail(ep, err)
+		return lib.Fail(ep, err)
 	}
 	if done {
 		*(*uint64)(req) = 0
 		*result = 1
+		c.found = true
 	}
-	return completion{st, done}, compat.Success
+	return compat.Success
 }
 
-func coreWaitAny(eph unsafe.Pointer, match, mask uint64, status *C.omx_status_t, result *C.uint32_t, timeout uint32, what string) (completion, compat.Code) {
+// coreWaitAny fills c (the caller's, zero) when a request or message is
+// found.
+func coreWaitAny(eph unsafe.Pointer, match, mask uint64, status *C.omx_status_t, result *C.uint32_t, timeout uint32, what string, c *completion) compat.Code {
 	ep, code := endpointOf(eph)
 	if code != compat.Success {
-		return completion{}, code
+		return code
 	}
 	if status == nil || result == nil {
-		return completion{}, badRequest(ep, "Testing with a NULL status or result pointer")
+		return badRequest(ep, "Testing with a NULL status or result pointer")
 	}
 	*result = 0
 	if err := engine.CheckMask(match, mask); err != nil {
-		return completion{}, lib.Report(ep, compat.BadMatchMask, fmt.Sprintf("%s with match info %#x mask %#x", what, match, mask))
+		return lib.Report(ep, compat.BadMatchMask, fmt.Sprintf("%s with match info %#x mask %#x", what, match, mask))
 	}
-	var st engine.ReqStatus
-	var found bool
 	var err error
 	if what == "iprobe" || what == "probe" {
-		st, found, err = ep.Probe(match, mask, timeout)
+		c.st, c.found, err = ep.Probe(match, mask, timeout)
 	} else {
-		st, found, err = ep.WaitAny(match, mask, timeout)
+		c.st, c.found, err = ep.WaitAny(match, mask, timeout)
 	}
 	if err != nil {
-		return completion{}, lib.Fail(ep, err)
+		c.found = false
+		return lib.Fail(ep, err)
 	}
-	*result = boolU32(found)
-	return completion{st, found}, compat.Success
+	*result = boolU32(c.found)
+	return compat.Success
 }
 
 func corePeek(eph, req unsafe.Pointer, result *C.uint32_t, timeout uint32) compat.Code {

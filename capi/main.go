@@ -111,7 +111,7 @@ func putAddr(out *C.omx_endpoint_addr_t, a engine.Address) {
 
 // putStatus fills an omx_status_t (mx_status_t has the same layout; the
 // caller converts the code for MX).
-func putStatus(out *C.omx_status_t, st engine.ReqStatus, code uint32) {
+func putStatus(out *C.omx_status_t, st *engine.ReqStatus, code uint32) {
 	out.code = C.enum_omx_return(code)
 	putAddr(&out.addr, st.Addr)
 	out.match_info = C.uint64_t(st.MatchInfo)

@@ -25,9 +25,9 @@ func mxret(c compat.Code) C.mx_return_t { return C.mx_return_t(compat.ReturnToMX
 
 // mxStatus writes an MX status only when the call succeeded and found
 // something (spec/api.md §6.3).
-func mxStatus(c completion, code compat.Code, status *C.mx_status_t) C.mx_return_t {
+func mxStatus(c *completion, code compat.Code, status *C.mx_status_t) C.mx_return_t {
 	if code == compat.Success && c.found {
-		putStatus((*C.omx_status_t)(unsafe.Pointer(status)), c.st, compat.StatusToMX(compat.Code(c.st.Code)))
+		putStatus((*C.omx_status_t)(unsafe.Pointer(status)), &c.st, compat.StatusToMX(compat.Code(c.st.Code)))
 	}
 	return mxret(code)
 }
@@ -142,26 +142,30 @@ func mxStatusPtr(s *C.mx_status_t) *C.omx_status_t { return (*C.omx_status_t)(un
 
 //export mx_test
 func mx_test(ep C.mx_endpoint_t, req *C.mx_request_t, status *C.mx_status_t, result *C.uint32_t) C.mx_return_t {
-	c, code := coreWait(unsafe.Pointer(ep), unsafe.Pointer(req), mxStatusPtr(status), result, 0)
-	return mxStatus(c, code, status)
+	var c completion
+	code := coreWait(unsafe.Pointer(ep), unsafe.Pointer(req), mxStatusPtr(status), result, 0, &c)
+	return mxStatus(&c, code, status)
 }
 
 //export mx_wait
 func mx_wait(ep C.mx_endpoint_t, req *C.mx_request_t, timeout C.uint32_t, status *C.mx_status_t, result *C.uint32_t) C.mx_return_t {
-	c, code := coreWait(unsafe.Pointer(ep), unsafe.Pointer(req), mxStatusPtr(status), result, compat.TimeoutFromMX(uint32(timeout)))
-	return mxStatus(c, code, status)
+	var c completion
+	code := coreWait(unsafe.Pointer(ep), unsafe.Pointer(req), mxStatusPtr(status), result, compat.TimeoutFromMX(uint32(timeout)), &c)
+	return mxStatus(&c, code, status)
 }
 
 //export mx_test_any
 func mx_test_any(ep C.mx_endpoint_t, match, mask C.uint64_t, status *C.mx_status_t, result *C.uint32_t) C.mx_return_t {
-	c, code := coreWaitAny(unsafe.Pointer(ep), uint64(match), uint64(mask), mxStatusPtr(status), result, 0, "test_any")
-	return mxStatus(c, code, status)
+	var c completion
+	code := coreWaitAny(unsafe.Pointer(ep), uint64(match), uint64(mask), mxStatusPtr(status), result, 0, "test_any", &c)
+	return mxStatus(&c, code, status)
 }
 
 //export mx_wait_any
 func mx_wait_any(ep C.mx_endpoint_t, timeout C.uint32_t, match, mask C.uint64_t, status *C.mx_status_t, result *C.uint32_t) C.mx_return_t {
-	c, code := coreWaitAny(unsafe.Pointer(ep), uint64(match), uint64(mask), mxStatusPtr(status), result, compat.TimeoutFromMX(uint32(timeout)), "wait_any")
-	return mxStatus(c, code, status)
+	var c completion
+	code := coreWaitAny(unsafe.Pointer(ep), uint64(match), uint64(mask), mxStatusPtr(status), result, compat.TimeoutFromMX(uint32(timeout)), "wait_any", &c)
+	return mxStatus(&c, code, status)
 }
 
 //export mx_ipeek
@@ -176,14 +180,16 @@ func mx_peek(ep C.mx_endpoint_t, timeout C.uint32_t, req *C.mx_request_t, result
 
 //export mx_iprobe
 func mx_iprobe(ep C.mx_endpoint_t, match, mask C.uint64_t, status *C.mx_status_t, result *C.uint32_t) C.mx_return_t {
-	c, code := coreWaitAny(unsafe.Pointer(ep), uint64(match), uint64(mask), mxStatusPtr(status), result, 0, "iprobe")
-	return mxStatus(c, code, status)
+	var c completion
+	code := coreWaitAny(unsafe.Pointer(ep), uint64(match), uint64(mask), mxStatusPtr(status), result, 0, "iprobe", &c)
+	return mxStatus(&c, code, status)
 }
 
 //export mx_probe
 func mx_probe(ep C.mx_endpoint_t, timeout C.uint32_t, match, mask C.uint64_t, status *C.mx_status_t, result *C.uint32_t) C.mx_return_t {
-	c, code := coreWaitAny(unsafe.Pointer(ep), uint64(match), uint64(mask), mxStatusPtr(status), result, compat.TimeoutFromMX(uint32(timeout)), "probe")
-	return mxStatus(c, code, status)
+	var c completion
+	code := coreWaitAny(unsafe.Pointer(ep), uint64(match), uint64(mask), mxStatusPtr(status), result, compat.TimeoutFromMX(uint32(timeout)), "probe", &c)
+	return mxStatus(&c, code, status)
 }
 
 //export mx_ibuffered

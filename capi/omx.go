@@ -193,35 +193,39 @@ func omx_context(req *C.omx_request_t, ctx *unsafe.Pointer) C.omx_return_t {
 	return ret(coreContext(unsafe.Pointer(req), ctx))
 }
 
-func omxStatus(c completion, code compat.Code, status *C.omx_status_t) C.omx_return_t {
+func omxStatus(c *completion, code compat.Code, status *C.omx_status_t) C.omx_return_t {
 	if code == compat.Success && c.found {
-		putStatus(status, c.st, uint32(c.st.Code))
+		putStatus(status, &c.st, uint32(c.st.Code))
 	}
 	return ret(code)
 }
 
 //export omx_test
 func omx_test(ep C.omx_endpoint_t, req *C.omx_request_t, status *C.omx_status_t, result *C.uint32_t) C.omx_return_t {
-	c, code := coreWait(unsafe.Pointer(ep), unsafe.Pointer(req), status, result, 0)
-	return omxStatus(c, code, status)
+	var c completion
+	code := coreWait(unsafe.Pointer(ep), unsafe.Pointer(req), status, result, 0, &c)
+	return omxStatus(&c, code, status)
 }
 
 //export omx_wait
 func omx_wait(ep C.omx_endpoint_t, req *C.omx_request_t, status *C.omx_status_t, result *C.uint32_t, timeout C.uint32_t) C.omx_return_t {
-	c, code := coreWait(unsafe.Pointer(ep), unsafe.Pointer(req), status, result, uint32(timeout))
-	return omxStatus(c, code, status)
+	var c completion
+	code := coreWait(unsafe.Pointer(ep), unsafe.Pointer(req), status, result, uint32(timeout), &c)
+	return omxStatus(&c, code, status)
 }
 
 //export omx_test_any
 func omx_test_any(ep C.omx_endpoint_t, match, mask C.uint64_t, status *C.omx_status_t, result *C.uint32_t) C.omx_return_t {
-	c, code := coreWaitAny(unsafe.Pointer(ep), uint64(match), uint64(mask), status, result, 0, "test_any")
-	return omxStatus(c, code, status)
+	var c completion
+	code := coreWaitAny(unsafe.Pointer(ep), uint64(match), uint64(mask), status, result, 0, "test_any", &c)
+	return omxStatus(&c, code, status)
 }
 
 //export omx_wait_any
 func omx_wait_any(ep C.omx_endpoint_t, match, mask C.uint64_t, status *C.omx_status_t, result *C.uint32_t, timeout C.uint32_t) C.omx_return_t {
-	c, code := coreWaitAny(unsafe.Pointer(ep), uint64(match), uint64(mask), status, result, uint32(timeout), "wait_any")
-	return omxStatus(c, code, status)
+	var c completion
+	code := coreWaitAny(unsafe.Pointer(ep), uint64(match), uint64(mask), status, result, uint32(timeout), "wait_any", &c)
+	return omxStatus(&c, code, status)
 }
 
 //export omx_ipeek
@@ -236,14 +240,16 @@ func omx_peek(ep C.omx_endpoint_t, req *C.omx_request_t, result *C.uint32_t, tim
 
 //export omx_iprobe
 func omx_iprobe(ep C.omx_endpoint_t, match, mask C.uint64_t, status *C.omx_status_t, result *C.uint32_t) C.omx_return_t {
-	c, code := coreWaitAny(unsafe.Pointer(ep), uint64(match), uint64(mask), status, result, 0, "iprobe")
-	return omxStatus(c, code, status)
+	var c completion
+	code := coreWaitAny(unsafe.Pointer(ep), uint64(match), uint64(mask), status, result, 0, "iprobe", &c)
+	return omxStatus(&c, code, status)
 }
 
 //export omx_probe
 func omx_probe(ep C.omx_endpoint_t, match, mask C.uint64_t, status *C.omx_status_t, result *C.uint32_t, timeout C.uint32_t) C.omx_return_t {
-	c, code := coreWaitAny(unsafe.Pointer(ep), uint64(match), uint64(mask), status, result, uint32(timeout), "probe")
-	return omxStatus(c, code, status)
+	var c completion
+	code := coreWaitAny(unsafe.Pointer(ep), uint64(match), uint64(mask), status, result, uint32(timeout), "probe", &c)
+	return omxStatus(&c, code, status)
 }
 
 //export omx_ibuffered

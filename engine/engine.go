@@ -177,6 +177,9 @@ type Engine struct {
 	mu    sync.Mutex
 	cfg   Config
 	slots map[slotKey]*Endpoint // open endpoints by (board, index)
+	// open is len(slots), readable without the lock: with a single
+	// endpoint open, sends need not look for another one of this process.
+	open atomic.Int32
 
 	endpoints table[*Endpoint]
 	requests  table[*Request]
@@ -459,6 +462,7 @@ search:
 			ep = newEndpoint(e, cfg, *b, i, key, session, opt)
 			ep.release = release
 			e.slots[slotKey{bi, i}] = ep
+			e.open.Store(int32(len(e.slots)))
 			break search
 		}
 	}
@@ -467,6 +471,7 @@ search:
 		if err := ep.openNet(cfg); err != nil {
 			e.mu.Lock()
 			delete(e.slots, slotKey{uint32(ep.board.Index), ep.index})
+			e.open.Store(int32(len(e.slots)))
 			e.mu.Unlock()
 			if ep.release != nil {
 				ep.release()
@@ -519,6 +524,7 @@ func (e *Engine) release(ep *Endpoint) {
 	e.mu.Lock()
 	if e.slots[slotKey{uint32(ep.board.Index), ep.index}] == ep {
 		delete(e.slots, slotKey{uint32(ep.board.Index), ep.index})
+		e.open.Store(int32(len(e.slots)))
 	}
 	e.mu.Unlock()
 	e.endpoints.remove(ep.handle)

@@ -177,7 +177,7 @@ func (ep *Endpoint) postProgressLocked() { ep.progressPassLocked(false) }
 func (ep *Endpoint) progressLocked() { ep.progressPassLocked(true) }
 
 func (ep *Endpoint) progressPassLocked(pollLink bool) {
-	for !ep.mu.progressOff && !ep.mu.handlerRunning && !ep.mu.closed {
+	for ep.inbox.n.Load() > 0 && !ep.mu.progressOff && !ep.mu.handlerRunning && !ep.mu.closed {
 		ev, ok := ep.inbox.pop()
 		if !ok {
 			break
@@ -334,9 +334,18 @@ func (ep *Endpoint) deliverLocked(m *message, r *Request) {
 	ep.completeLocked(r, st)
 }
 
-// newRequestLocked creates a pending request of the endpoint.
+// newRequestLocked creates a pending request of the endpoint, reusing a
+// freed one when there is one.
 func (ep *Endpoint) newRequestLocked(kind RequestKind, ctx uintptr) *Request {
-	r := &Request{ep: ep, kind: kind, state: reqPending}
+	var r *Request
+	if n := len(ep.mu.freeReqs); n > 0 {
+		r = ep.mu.freeReqs[n-1]
+		ep.mu.freeReqs[n-1] = nil
+		ep.mu.freeReqs = ep.mu.freeReqs[:n-1]
+		*r = Request{ep: ep, kind: kind, state: reqPending}
+	} else {
+		r = &Request{ep: ep, kind: kind, state: reqPending}
+	}
 	r.status.Context = ctx
 	r.handle = ep.eng.requests.add(r)
 	return r
@@ -350,6 +359,25 @@ func (ep *Endpoint) freeLocked(r *Request) {
 	r.state = reqFreed
 	r.segs = nil
 	ep.eng.requests.remove(r.handle)
+	ep.recycleLocked(r)
+}
+
+// reqPoolMax bounds the freed requests an endpoint keeps for reuse.
+const reqPoolMax = 64
+
+// recycleLocked keeps a freed request for reuse when nothing refers to it
+// any more: the caller knew it by handle only (a stale handle fails: the
+// next use gets a new one), it is in no list, and no packet, message,
+// rendezvous or pull points to it.
+func (ep *Endpoint) recycleLocked(r *Request) {
+	if !r.byHandle || r.pinned || r.unacked || r.forgotten || r.internal || ep.mu.closed ||
+		r.state != reqFreed || len(ep.mu.freeReqs) >= reqPoolMax {
+		return
+	}
+	r.partner, r.segs, r.large, r.wrndv, r.wpull = nil, nil, nil, nil, nil
+	r.segBuf = [inlineSegments][]byte{}
+	r.byHandle = false // in the pool: never recycled twice
+	ep.mu.freeReqs = append(ep.mu.freeReqs, r)
 }
 
 // completeLocked ends a request with st. A non-success status first goes

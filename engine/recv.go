@@ -14,36 +14,61 @@ func CheckMask(matchInfo, mask uint64) error {
 // is taken at once; otherwise the receive waits in the posted list. segs
 // are written until the request completes.
 func (ep *Endpoint) Recv(segs [][]byte, matchInfo, mask uint64, ctx uintptr, forget bool) (*Request, error) {
-	if err := CheckMask(matchInfo, mask); err != nil {
+	if err := ep.checkRecv(segs, matchInfo, mask); err != nil {
 		return nil, err
-	}
-	if ep.ctxMask&^mask != 0 {
-		return nil, fmt.Errorf("irecv with match mask %#x and ctxid mask %#x: %w", mask, ep.ctxMask, ErrCtxIDMask)
-	}
-	if len(segs) > MaxSegments {
-		return nil, fmt.Errorf("allocating %d-vectorial receive request segment array: %w", len(segs), ErrSegmentsCount)
 	}
 	if err := ep.lock(); err != nil {
 		return nil, err
 	}
 	defer ep.unlock()
+	return ep.recvLocked(segs, matchInfo, mask, ctx, forget, false), nil
+}
+
+// RecvHandle is Recv for callers that keep only the request's handle (the
+// C API), see SendHandle.
+func (ep *Endpoint) RecvHandle(segs [][]byte, matchInfo, mask uint64, ctx uintptr, forget bool) (uint64, error) {
+	if err := ep.checkRecv(segs, matchInfo, mask); err != nil {
+		return 0, err
+	}
+	if err := ep.lock(); err != nil {
+		return 0, err
+	}
+	defer ep.unlock()
+	return ep.recvLocked(segs, matchInfo, mask, ctx, forget, true).handle, nil
+}
+
+func (ep *Endpoint) checkRecv(segs [][]byte, matchInfo, mask uint64) error {
+	if err := CheckMask(matchInfo, mask); err != nil {
+		return err
+	}
+	if ep.ctxMask&^mask != 0 {
+		return fmt.Errorf("irecv with match mask %#x and ctxid mask %#x: %w", mask, ep.ctxMask, ErrCtxIDMask)
+	}
+	if len(segs) > MaxSegments {
+		return fmt.Errorf("allocating %d-vectorial receive request segment array: %w", len(segs), ErrSegmentsCount)
+	}
+	return nil
+}
+
+// recvLocked posts a receive; reuse says the caller keeps only the handle.
+func (ep *Endpoint) recvLocked(segs [][]byte, matchInfo, mask uint64, ctx uintptr, forget, reuse bool) *Request {
 	ep.postProgressLocked()
 	r := ep.newRequestLocked(KindRecv, ctx)
+	r.byHandle = reuse
 	r.forgotten = forget
-	r.segs = segs
-	r.length = segmentsLength(segs)
+	r.setSegs(segs)
 	r.status.MatchInfo = matchInfo
 	r.matchMask = mask
 	for i, m := range ep.mu.unexp {
 		if matches(m.matchInfo, matchInfo, mask) {
 			ep.mu.unexp = append(ep.mu.unexp[:i], ep.mu.unexp[i+1:]...)
 			ep.deliverLocked(m, r)
-			return r, nil
+			return r
 		}
 	}
 	r.posted = true
 	ep.mu.posted.pushBack(r)
-	return r, nil
+	return r
 }
 
 // requestLocked returns the live request h of this endpoint.
@@ -72,21 +97,34 @@ func (ep *Endpoint) Test(h uint64) (ReqStatus, bool, error) {
 // Wait blocks until request h is done, the timeout (ms; 0xffffffff
 // forever) expires or Wakeup is called (omx_wait).
 func (ep *Endpoint) Wait(h uint64, timeoutMs uint32) (ReqStatus, bool, error) {
+	var st ReqStatus
+	done, err := ep.WaitStatus(h, timeoutMs, &st)
+	return st, done, err
+}
+
+// WaitStatus is Wait storing the status of the completed request into *st
+// (left alone while the request is not done: a polling loop copies
+// nothing).
+func (ep *Endpoint) WaitStatus(h uint64, timeoutMs uint32, st *ReqStatus) (bool, error) {
 	if err := ep.lock(); err != nil {
-		return ReqStatus{}, false, err
+		return false, err
 	}
 	defer ep.unlock()
 	r, err := ep.requestLocked(h)
 	if err != nil {
-		return ReqStatus{}, false, err
+		return false, err
 	}
-	if !ep.waitLocked(timeoutMs, func() bool { return r.state == reqDone }) {
-		if r.state == reqFreed && !ep.mu.closed {
-			return ReqStatus{}, false, fmt.Errorf("request %#x: %w", h, ErrBadRequest)
+	// While waitLocked releases the lock, another thread may complete and
+	// free the request, and the object be reused for a new one (with a new
+	// handle): h tells them apart.
+	if !ep.waitLocked(timeoutMs, func() bool { return r.handle == h && r.state == reqDone }) {
+		if (r.state == reqFreed || r.handle != h) && !ep.mu.closed {
+			return false, fmt.Errorf("request %#x: %w", h, ErrBadRequest)
 		}
-		return ReqStatus{}, false, nil
+		return false, nil
 	}
-	return ep.takeLocked(r), true, nil
+	*st = ep.takeLocked(r)
+	return true, nil
 }
 
 // TestAny completes the oldest done request whose match info matches

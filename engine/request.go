@@ -53,6 +53,9 @@ type Request struct {
 
 	segs   [][]byte // the application's buffers, held until completion
 	length uint32   // total length of segs
+	// segBuf holds segs when there are few: the caller's list is copied,
+	// so that it may live on the caller's stack.
+	segBuf [inlineSegments][]byte
 
 	// send
 	class   int
@@ -65,7 +68,6 @@ type Request struct {
 	matchMask uint64
 
 	// wire
-	wsend         *wireSend
 	wrndv         *wireRndv
 	wpull         *pull
 	connKey       uint32
@@ -75,6 +77,12 @@ type Request struct {
 	connLast      time.Time
 	connRecvStart uint16 // receive seqnum announced by the last request
 	internal      bool   // created by a blocking call, never seen by the application
+
+	// Reuse of the object once freed (newRequestLocked): byHandle, the
+	// caller kept only the handle; pinned, a message, rendezvous or pull
+	// refers to the request for good; unacked, a wire packet still refers
+	// to it (until acked or failed).
+	byHandle, pinned, unacked bool
 
 	doneNext, donePrev *Request // done queue links
 	postNext, postPrev *Request // posted-receive list links
@@ -135,6 +143,23 @@ func (l *reqList) remove(r *Request) {
 func (l *reqList) nextOf(r *Request) *Request {
 	next, _ := l.links(r)
 	return *next
+}
+
+// inlineSegments is how many segments a request holds without allocating.
+const inlineSegments = 4
+
+// setSegs records the application's buffers: a copy of the list (which
+// does not escape), not the list itself.
+func (r *Request) setSegs(segs [][]byte) {
+	switch {
+	case len(segs) == 0:
+		r.segs = nil
+	case len(segs) <= inlineSegments:
+		r.segs = r.segBuf[:copy(r.segBuf[:], segs)]
+	default:
+		r.segs = append([][]byte(nil), segs...)
+	}
+	r.length = segmentsLength(segs)
 }
 
 // segmentsLength sums the segment lengths.

@@ -24,13 +24,33 @@ func (ep *Endpoint) Send(segs [][]byte, dest Address, matchInfo uint64, ctx uint
 		return nil, err
 	}
 	defer ep.unlock()
+	return ep.sendLocked(segs, dest, matchInfo, ctx, sync, forget, false), nil
+}
+
+// SendHandle is Send for callers that keep only the request's handle (the
+// C API): the engine may reuse the request object once the request is
+// freed, so that posting allocates nothing in steady state.
+func (ep *Endpoint) SendHandle(segs [][]byte, dest Address, matchInfo uint64, ctx uintptr, sync, forget bool) (uint64, error) {
+	if len(segs) > MaxSegments {
+		return 0, fmt.Errorf("allocating %d-vectorial send request segment array: %w", len(segs), ErrSegmentsCount)
+	}
+	if err := ep.lock(); err != nil {
+		return 0, err
+	}
+	defer ep.unlock()
+	// (the handle is read before the deferred unlock runs)
+	return ep.sendLocked(segs, dest, matchInfo, ctx, sync, forget, true).handle, nil
+}
+
+// sendLocked posts a send; reuse says the caller keeps only the handle.
+func (ep *Endpoint) sendLocked(segs [][]byte, dest Address, matchInfo uint64, ctx uintptr, sync, forget, reuse bool) *Request {
 	ep.postProgressLocked()
 	p := ep.partnerForAddr(dest)
 	r := ep.newRequestLocked(KindSend, ctx)
+	r.byHandle = reuse
 	r.forgotten = forget
 	r.partner = p
-	r.segs = segs
-	r.length = segmentsLength(segs)
+	r.setSegs(segs)
 	r.sync = sync
 	r.status.Addr = p.address()
 	r.status.MatchInfo = matchInfo
@@ -43,33 +63,33 @@ func (ep *Endpoint) Send(segs [][]byte, dest Address, matchInfo uint64, ctx uint
 		}
 		if p == nil {
 			ep.completeLocked(r, StatusRemoteEndpointUnreachable)
-			return r, nil
+			return r
 		}
 		if ep.netSelf && p.nicID == ep.board.NICID && p.index == ep.index && !p.w.sendSeqSet {
 			ep.selfWireLocked(p)
 		}
 		r.partner = p
 		ep.sendWireLocked(p, r, matchInfo, sync)
-		return r, nil
-	}
-	m := &message{
-		src:        partnerKey{ep.board.NICID, ep.index},
-		srcSession: ep.session,
-		matchInfo:  matchInfo,
-		length:     r.length,
-		sync:       sync,
+		return r
 	}
 	if self {
+		m := ep.localMessage(r, matchInfo, sync)
 		r.class, m.class, m.send = classSelf, classSelf, r
+		r.pinned = true
 		if dest.Session != ep.session {
 			ep.completeLocked(r, StatusRemoteEndpointBadSession)
-			return r, nil
+			return r
 		}
 		ep.inbox.push(event{msg: m}, &ep.sig)
 		ep.postProgressLocked()
-		return r, nil
+		return r
 	}
-	target := ep.eng.lookupLocal(dest.NICID, dest.Endpoint)
+	var target *Endpoint
+	if ep.eng.open.Load() > 1 || (dest.NICID == ep.board.NICID && dest.Endpoint == ep.index) {
+		// Another endpoint of this process may be the destination (with
+		// this one alone open, only this one can).
+		target = ep.eng.lookupLocal(dest.NICID, dest.Endpoint)
+	}
 	if target == nil && ep.net != nil && ep.net.local && ((p.w != nil && p.w.sendSeqSet) || ep.sameHostLocked(dest.Endpoint)) {
 		// Another process of this host: the wire protocol over shared memory.
 		if p.w == nil {
@@ -77,19 +97,20 @@ func (ep *Endpoint) Send(segs [][]byte, dest Address, matchInfo uint64, ctx uint
 		}
 		r.partner = p
 		ep.sendWireLocked(p, r, matchInfo, sync)
-		return r, nil
+		return r
 	}
 	switch {
 	case dest.Endpoint >= ep.endpointMax:
 		ep.completeLocked(r, StatusRemoteEndpointBadID)
-		return r, nil
+		return r
 	case target == nil:
 		ep.completeLocked(r, StatusRemoteEndpointClosed)
-		return r, nil
+		return r
 	case target.session != dest.Session:
 		ep.completeLocked(r, StatusRemoteEndpointBadSession)
-		return r, nil
+		return r
 	}
+	m := ep.localMessage(r, matchInfo, sync)
 	var ls *largeSend
 	if !sync && r.length <= ep.eagerMax {
 		r.class, m.class = classEager, classEager
@@ -98,13 +119,14 @@ func (ep *Endpoint) Send(segs [][]byte, dest Address, matchInfo uint64, ctx uint
 		ep.countSend(r.length)
 	} else {
 		r.class, m.class = classRndv, classRndv
-		ls = &largeSend{segs: segs, length: r.length, sender: ep, req: r, partner: p}
+		ls = &largeSend{segs: r.segs, length: r.length, sender: ep, req: r, partner: p}
 		m.large, r.large = ls, ls
+		r.pinned = true
 		ep.counters.Inc(SharedRndv)
 	}
 	if !target.inbox.push(event{msg: m}, &target.sig) {
 		ep.completeLocked(r, StatusRemoteEndpointClosed)
-		return r, nil
+		return r
 	}
 	if ls != nil {
 		ep.mu.largeSends[ls] = struct{}{}
@@ -114,7 +136,19 @@ func (ep *Endpoint) Send(segs [][]byte, dest Address, matchInfo uint64, ctx uint
 	if target == ep {
 		ep.postProgressLocked()
 	}
-	return r, nil
+	return r
+}
+
+// localMessage is the message a send to this process's endpoints queues
+// (allocated only on those paths: the wire path needs none).
+func (ep *Endpoint) localMessage(r *Request, matchInfo uint64, sync bool) *message {
+	return &message{
+		src:        partnerKey{ep.board.NICID, ep.index},
+		srcSession: ep.session,
+		matchInfo:  matchInfo,
+		length:     r.length,
+		sync:       sync,
+	}
 }
 
 func (ep *Endpoint) countSend(n uint32) {

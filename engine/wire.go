@@ -252,7 +252,7 @@ func (ep *Endpoint) sameHostGoneLocked(p *Partner, now time.Time) bool {
 	}
 	due := false
 	for _, s := range w.nonAcked {
-		due = due || (!s.acked && now.Sub(s.lastSend) >= ep.resendDelay)
+		due = due || (!s.acked && s.lastSend != unstamped && now.Sub(s.lastSend) >= ep.resendDelay)
 	}
 	for _, pl := range ep.net.pullsByHandle {
 		due = due || (pl.src.partner == p && !now.Before(pl.deadline))
@@ -282,13 +282,18 @@ func (ep *Endpoint) timersLocked(now time.Time) {
 		if w == nil {
 			continue
 		}
-		if !w.ackDue.IsZero() && !now.Before(w.ackDue) {
+		if w.ackDue == ackUnstamped {
+			w.ackDue = now.Add(ep.ackDelay)
+		} else if !w.ackDue.IsZero() && !now.Before(w.ackDue) {
 			ep.sendAckLocked(p)
 		}
 		if ep.sameHostGoneLocked(p, now) {
 			continue
 		}
 		for _, s := range w.nonAcked {
+			if s.lastSend == unstamped {
+				s.lastSend = now // sent since the last pass
+			}
 			if s.acked || now.Sub(s.lastSend) < ep.resendDelay {
 				continue
 			}

@@ -88,6 +88,7 @@ func (ep *Endpoint) startPullLocked(r *Request, src *pullSource) {
 	}
 	n.pullsByHandle[pl.handle] = pl
 	r.wpull = pl
+	r.pinned = true
 	off0 := src.rdmaOffset % uint32(n.mode.ReplyMax)
 	ep.appendBlockLocked(pl, min(uint32(n.mode.BlockMax)-off0, pl.remaining), off0)
 	for len(pl.blocks) < pullBlocksMax && pl.remaining > 0 {

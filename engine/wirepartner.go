@@ -40,7 +40,7 @@ type wireState struct {
 
 	nextRecv      wire.Seq // next seqnum to match (== next_frag_recv_seq here)
 	lastAckedRecv wire.Seq
-	ackDue        time.Time // delayed ack deadline (zero: none pending)
+	ackDue        time.Time // delayed ack deadline (zero: none pending; ackUnstamped: set at the next timer pass)
 	lastSendAck   uint32
 	lastRecvAck   uint32
 	early         []earlyFrame
@@ -102,12 +102,13 @@ type wireSend struct {
 	match    uint64
 	rndv     *wireRndv // RNDV: what to announce
 	notify   *wire.Notify
-	lastSend time.Time
-	sends    uint32 // transmissions so far
-	budget   uint32 // resends allowed
+	lastSend time.Time // last transmission (unstamped: since the last timer pass)
+	sends    uint32    // transmissions so far
+	budget   uint32    // resends allowed
 	acked    bool
 	zombie   bool // the request completed early, before this ack
 	small    [wire.SmallMax]byte
+	buf      []byte // payload buffer kept when the packet is reused (medium)
 }
 
 // wireRndv is a large send as the sender keeps it: the region the receiver

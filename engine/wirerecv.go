@@ -25,8 +25,10 @@ type seqFrame struct {
 	localAddr uint64
 }
 
-func (ep *Endpoint) decodeSequenced(t wire.Type, frame []byte) (seqFrame, error) {
-	f := seqFrame{typ: t}
+// decodeSequenced decodes frame into f, which must be zero (filled in
+// place: the frame structure is large).
+func (ep *Endpoint) decodeSequenced(f *seqFrame, t wire.Type, frame []byte) error {
+	f.typ = t
 	var err error
 	m := ep.net.mode
 	switch t {
@@ -46,7 +48,7 @@ func (ep *Endpoint) decodeSequenced(t wire.Type, frame []byte) (seqFrame, error)
 		f.head, f.notify, err = wire.DecodeNotify(frame, m)
 		f.srcEP, f.seq, f.piggy, f.session = f.notify.SrcEP, wire.Seq(f.notify.Seq), wire.Seq(f.notify.Piggyack), f.notify.Session
 	}
-	return f, err
+	return err
 }
 
 // wirePartnerFrom returns the partner that sent a frame: identified by the
@@ -69,8 +71,8 @@ func nicToMAC(n uint64) [6]byte {
 
 // sequencedLocked handles a TINY, SMALL, MEDIUM, RNDV or NOTIFY frame.
 func (ep *Endpoint) sequencedLocked(t wire.Type, frame []byte) {
-	f, err := ep.decodeSequenced(t, frame)
-	if err != nil {
+	var f seqFrame
+	if err := ep.decodeSequenced(&f, t, frame); err != nil {
 		ep.counters.Inc(DropBadDataLen)
 		return
 	}
@@ -158,8 +160,8 @@ func (ep *Endpoint) drainEarlyLocked(p *Partner) {
 			return
 		}
 		w.early = w.early[1:]
-		f, err := ep.decodeSequenced(wire.Type(e.frame[16]), e.frame)
-		if err != nil {
+		var f seqFrame
+		if err := ep.decodeSequenced(&f, wire.Type(e.frame[16]), e.frame); err != nil {
 			continue
 		}
 		ep.acceptLocked(p, &f)
@@ -264,7 +266,7 @@ func (ep *Endpoint) advanceLocked(p *Partner) {
 	if uint32(w.nextRecv.Sub(w.lastAckedRecv)) >= ep.notAckedMax {
 		ep.sendAckLocked(p)
 	} else if w.ackDue.IsZero() {
-		w.ackDue = ep.now().Add(ep.ackDelay)
+		w.ackDue = ackUnstamped
 	}
 }
 
@@ -332,8 +334,15 @@ func (ep *Endpoint) handleAckLocked(p *Partner, a wire.Seq) {
 		}
 		ep.ackedLocked(s)
 	}
+	for _, s := range w.nonAcked[:i] {
+		ep.putSendLocked(s)
+	}
 	clear(w.nonAcked[:i])
-	w.nonAcked = w.nonAcked[i:]
+	if i == len(w.nonAcked) {
+		w.nonAcked = w.nonAcked[:0] // all acked: the array is reused
+	} else {
+		w.nonAcked = w.nonAcked[i:]
+	}
 	w.nextAcked = a
 	ep.releaseThrottledLocked(p)
 }

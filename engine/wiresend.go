@@ -12,6 +12,17 @@ import (
 
 var zeroTime time.Time
 
+// unstamped is the lastSend of a packet sent since the last timer pass:
+// timersLocked stamps it with the time of that pass, so retransmission
+// waits at least the resend delay (and at most one tick more) without a
+// clock read on the send path.
+var unstamped time.Time
+
+// ackUnstamped is the ackDue of a partner owed a delayed ack since the last
+// timer pass, which turns it into that pass's time plus the ack delay (the
+// receive path reads no clock).
+var ackUnstamped = time.Unix(1, 0)
+
 // sendWireLocked posts a send to a remote partner. r is pending; it
 // completes early (eager classes), on ack, or on the NOTIFY (large).
 func (ep *Endpoint) sendWireLocked(p *Partner, r *Request, matchInfo uint64, sync bool) {
@@ -25,7 +36,8 @@ func (ep *Endpoint) sendWireLocked(p *Partner, r *Request, matchInfo uint64, syn
 		return
 	}
 	L := r.length
-	s := &wireSend{req: r, match: matchInfo, budget: ep.requestResends.Load()}
+	s := ep.newSendLocked()
+	s.req, s.match, s.budget = r, matchInfo, ep.requestResends.Load()
 	rndvMax := min(ep.rndvThreshold, uint32(ep.net.mode.MediumMax))
 	if w.mac == ep.net.mac {
 		// Another process of this host: the same-host threshold
@@ -44,12 +56,19 @@ func (ep *Endpoint) sendWireLocked(p *Partner, r *Request, matchInfo uint64, syn
 		ep.net.regions[reg] = wr
 		r.class = classRndv
 		r.wrndv = wr
+		r.pinned = true
 		s.typ, s.rndv = wire.TypeRndv, wr
 	default:
-		if L <= uint32(len(s.small)) {
+		switch {
+		case L <= uint32(len(s.small)):
 			s.data = s.small[:L]
-		} else {
+		case L <= uint32(cap(s.buf)):
+			s.data = s.buf[:L] // the buffer of a reused packet
+		default:
 			s.data = make([]byte, L)
+			if L <= keptBufMax {
+				s.buf = s.data
+			}
 		}
 		copySegments([][]byte{s.data}, r.segs, L)
 		switch {
@@ -61,13 +80,44 @@ func (ep *Endpoint) sendWireLocked(p *Partner, r *Request, matchInfo uint64, syn
 			s.typ = wire.TypeMedium
 		}
 		r.class = classEager
+		r.unacked = true // s refers to r until acked
 	}
-	r.wsend = s
 	ep.postSeqLocked(p, s)
 	if r.class == classEager && ep.net.zombies < ep.zombieMax {
 		ep.net.zombies++
 		s.zombie = true
 		ep.completeLocked(r, StatusSuccess)
+	}
+}
+
+// sendPoolMax bounds the acknowledged packets an endpoint keeps for reuse;
+// keptBufMax bounds the payload buffer one keeps (medium messages).
+const (
+	sendPoolMax = 64
+	keptBufMax  = 8192
+)
+
+// newSendLocked returns a zeroed packet, reusing an acknowledged one when
+// there is one (no allocation per message in steady state).
+func (ep *Endpoint) newSendLocked() *wireSend {
+	if n := len(ep.mu.freeSends); n > 0 {
+		s := ep.mu.freeSends[n-1]
+		ep.mu.freeSends[n-1] = nil
+		ep.mu.freeSends = ep.mu.freeSends[:n-1]
+		buf := s.buf
+		*s = wireSend{buf: buf}
+		return s
+	}
+	return new(wireSend)
+}
+
+// putSendLocked keeps an acknowledged packet for reuse. Only packets that
+// left every list are given back: nothing else refers to a wireSend (a
+// request does not).
+func (ep *Endpoint) putSendLocked(s *wireSend) {
+	if len(ep.mu.freeSends) < sendPoolMax {
+		s.req, s.data, s.rndv, s.notify = nil, nil, nil, nil
+		ep.mu.freeSends = append(ep.mu.freeSends, s)
 	}
 }
 
@@ -82,7 +132,7 @@ func (ep *Endpoint) postSeqLocked(p *Partner, s *wireSend) {
 	s.seq = w.nextSend
 	w.nextSend = w.nextSend.Next()
 	w.nonAcked = append(w.nonAcked, s)
-	ep.transmitLocked(p, s, ep.now())
+	ep.transmitLocked(p, s, unstamped)
 }
 
 // releaseThrottledLocked posts queued packets once acks opened the window.
@@ -94,11 +144,13 @@ func (ep *Endpoint) releaseThrottledLocked(p *Partner) {
 		s.seq = w.nextSend
 		w.nextSend = w.nextSend.Next()
 		w.nonAcked = append(w.nonAcked, s)
-		ep.transmitLocked(p, s, ep.now())
+		ep.transmitLocked(p, s, unstamped)
 	}
 }
 
 // transmitLocked (re)sends a sequenced packet with the current piggyack.
+// now is the time of a retransmission, or unstamped for a first
+// transmission (the next timer pass stamps it: no clock read per message).
 func (ep *Endpoint) transmitLocked(p *Partner, s *wireSend, now time.Time) {
 	w := p.w
 	n := ep.net
@@ -173,6 +225,12 @@ func (ep *Endpoint) ackedLocked(s *wireSend) {
 		ep.completeLocked(s.req, StatusSuccess)
 	}
 	s.data = nil
+	if r := s.req; r != nil && r.unacked {
+		r.unacked = false
+		if r.state == reqFreed { // taken by the application before the ack
+			ep.recycleLocked(r)
+		}
+	}
 }
 
 // failSendLocked ends a send the peer refused or never acknowledged.
@@ -185,6 +243,7 @@ func (ep *Endpoint) failSendLocked(s *wireSend, st Status) {
 		ep.freeRegionLocked(s.rndv)
 	}
 	if r := s.req; r != nil {
+		r.unacked = false
 		ep.failRequestLocked(r, st)
 	}
 }
@@ -261,9 +320,10 @@ func (ep *Endpoint) sendNotifyLocked(src *pullSource, xfer uint32) {
 	if sess == unknownSession {
 		sess = p.w.trueSess
 	}
-	s := &wireSend{typ: wire.TypeNotify, budget: ep.requestResends.Load(),
-		notify: &wire.Notify{DstEP: uint8(p.index), SrcEP: uint8(ep.index), Session: sess,
-			TotalLength: xfer, RDMAID: src.rdmaID, RDMASeq: src.rdmaSeq}}
+	s := ep.newSendLocked()
+	s.typ, s.budget = wire.TypeNotify, ep.requestResends.Load()
+	s.notify = &wire.Notify{DstEP: uint8(p.index), SrcEP: uint8(ep.index), Session: sess,
+		TotalLength: xfer, RDMAID: src.rdmaID, RDMASeq: src.rdmaSeq}
 	ep.postSeqLocked(p, s)
 }
 
