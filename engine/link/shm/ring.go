@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"runtime"
+	"sync/atomic"
 	"time"
 )
 
@@ -52,6 +53,11 @@ type ring struct {
 	mem      []byte // whole mapping: header then data
 	capacity uint64
 	mtu      int
+	// headSeen is the consumer's head as a producer of this mapping last
+	// read it: head only grows (a resync resets both head and tail), so a
+	// producer re-reads it only when the ring looks full or the tail went
+	// back, and leaves the consumer's cache line alone otherwise.
+	headSeen atomic.Uint64
 }
 
 func (r *ring) data() []byte { return r.mem[hdrSize : hdrSize+r.capacity] }
@@ -189,17 +195,21 @@ func (r *ring) push(frame []byte, n int) pushResult {
 	if n > r.mtu || recordSize(n) > r.capacity/2 {
 		return pushCorrupt
 	}
-	head := u64At(r.mem, offHead).Load()
 	tail := u64At(r.mem, offTail).Load()
-	if tail < head || tail-head > r.capacity || tail%8 != 0 || head%8 != 0 {
-		return pushCorrupt
-	}
 	rec := recordSize(n)
 	off := tail % r.capacity
 	total := rec
 	wrap := r.capacity-off < rec
 	if wrap {
 		total += r.capacity - off
+	}
+	head := r.headSeen.Load()
+	if tail < head || tail-head+total > r.capacity {
+		head = u64At(r.mem, offHead).Load()
+		r.headSeen.Store(head)
+	}
+	if tail < head || tail-head > r.capacity || tail%8 != 0 || head%8 != 0 {
+		return pushCorrupt
 	}
 	if tail-head+total > r.capacity {
 		return pushFull

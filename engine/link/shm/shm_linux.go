@@ -44,7 +44,7 @@ type Link struct {
 	rxLock lockState
 
 	peersMu sync.RWMutex // read-held while sending into a peer, write-held to change peers
-	peers   map[uint8]*peer
+	peers   *[256]*peer // by endpoint index; nil once closed
 
 	stats struct {
 		droppedFull, droppedNoPeer, droppedBusy, unroutable atomic.Uint64
@@ -63,7 +63,7 @@ type peer struct {
 
 // statEvery is how many sends to a peer pass between checks that its file
 // is still the mapped one.
-const statEvery = 256
+const statEvery = 4096
 
 var _ link.Link = (*Link)(nil)
 
@@ -79,7 +79,7 @@ func Open(cfg Config) (link.Link, error) {
 		cfg:   cfg,
 		path:  filepath.Join(cfg.Dir, fileName(cfg.Namespace, cfg.Board, cfg.Endpoint)),
 		me:    uint64(pid),
-		peers: make(map[uint8]*peer),
+		peers: new([256]*peer),
 	}
 	size := hdrSize + cfg.RingBytes
 	tmp := fmt.Sprintf("%s.tmp-%d-%x", l.path, pid, rand.Uint64())
@@ -105,7 +105,7 @@ func Open(cfg Config) (link.Link, error) {
 	if err != nil {
 		return fail("mmap", err)
 	}
-	l.own = ring{mem: mem, capacity: uint64(cfg.RingBytes), mtu: cfg.MTU}
+	l.own.mem, l.own.capacity, l.own.mtu = mem, uint64(cfg.RingBytes), cfg.MTU
 	initHeader(mem, l.own.capacity, cfg.MTU, pid)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -182,7 +182,7 @@ func retire(path string) error {
 		binary.LittleEndian.Uint32(mem[offVersion:]) != version {
 		return nil
 	}
-	r := ring{mem: mem}
+	r := &ring{mem: mem}
 	if r.state() == stateOpen && pidAlive(uint64(ownerOf(mem))) {
 		return ErrBusy
 	}
@@ -259,7 +259,7 @@ func (l *Link) refreshLocked(ep uint8) *peer {
 			return old
 		}
 		old.release()
-		delete(l.peers, ep)
+		l.peers[ep] = nil
 	}
 	if err != nil {
 		return nil
@@ -299,15 +299,14 @@ func openPeer(path string) (*peer, error) {
 		return nil, err
 	}
 	capacity, mtu, ok := parseHeader(mem, st.Size)
-	r := ring{mem: mem, capacity: capacity, mtu: mtu}
-	if !ok || r.state() != stateOpen {
+	p := &peer{r: ring{mem: mem, capacity: capacity, mtu: mtu}, dev: st.Dev, ino: st.Ino, bell: -1}
+	if !ok || p.r.state() != stateOpen {
 		unix.Munmap(mem)
 		if !ok {
 			return nil, errBadInbox
 		}
 		return nil, os.ErrNotExist
 	}
-	p := &peer{r: r, dev: st.Dev, ino: st.Ino, bell: -1}
 	// The owner's bell; without it the owner is not woken by this sender
 	// and sees its frames when its bounded sleep ends.
 	if fd, err := unix.Open(bellName(path, ownerOf(mem)), unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0); err == nil {
@@ -582,7 +581,9 @@ func (l *Link) Close() error {
 
 	l.peersMu.Lock()
 	for _, p := range l.peers {
-		p.release()
+		if p != nil {
+			p.release()
+		}
 	}
 	l.peers = nil
 	l.peersMu.Unlock()
