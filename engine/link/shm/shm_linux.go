@@ -44,7 +44,7 @@ type Link struct {
 	rxLock lockState
 
 	peersMu sync.RWMutex // read-held while sending into a peer, write-held to change peers
-	peers   *[256]*peer // by endpoint index; nil once closed
+	peers   *[256]*peer  // by endpoint index; nil once closed
 
 	stats struct {
 		droppedFull, droppedNoPeer, droppedBusy, unroutable atomic.Uint64
