@@ -125,40 +125,30 @@ func TestSharedAPIUnexpHandler(t *testing.T) {
 	}
 }
 
-// TestSharedAPICancel: cancel and forget with the peer in another process:
-// cancelled receives never complete (the peer's later messages are
-// unexpected), matched receives and sends cannot be cancelled, forgotten
-// requests still move data, and iconnects to a stopped process are
-// cancelled.
-func TestSharedAPICancel(t *testing.T) {
-	bin := testlib.CompileTestC(t, "pair_cancel")
-	apiGroup(t, bin, "pair_cancel", testlib.CEnv(t), []apiProc{
-		{"a", []string{"a", "1", "2"}},
-		{"b", []string{"b", "2", "1"}},
-	})
-}
-
-// TestSharedAPIAny: the done queue through the MX API (ipeek, peek,
-// test_any, wait_any: oldest eligible first, masks, blocking), mx_cancel,
-// and context ids, with the completions caused by another process.
-func TestSharedAPIAny(t *testing.T) {
-	bin := testlib.CompileTestC(t, "pair_any")
-	apiGroup(t, bin, "pair_any", testlib.CEnv(t), []apiProc{
-		{"a", []string{"a", "1", "2"}},
-		{"b", []string{"b", "2", "1"}},
-	})
-}
-
-// TestSharedAPIWakeup: threads blocked on an endpoint whose peer is another
-// process are released by omx_wakeup, or by the peer's message (not
-// earlier, and within 2 s), or by the peer answering a connect once it is
-// resumed from SIGSTOP.
-func TestSharedAPIWakeup(t *testing.T) {
-	bin := testlib.CompileTestC(t, "pair_wakeup")
-	apiGroup(t, bin, "pair_wakeup", testlib.CEnv(t), []apiProc{
-		{"a", []string{"a", "1", "2"}},
-		{"b", []string{"b", "2", "1"}},
-	})
+// TestSharedAPIPairs: two processes, sides a and b, for
+//
+//   - pair_cancel: cancel and forget with the peer in another process:
+//     cancelled receives never complete (the peer's later messages are
+//     unexpected), matched receives and sends cannot be cancelled,
+//     forgotten requests still move data, and iconnects to a stopped
+//     process are cancelled;
+//   - pair_any: the done queue through the MX API (ipeek, peek, test_any,
+//     wait_any: oldest eligible first, masks, blocking), mx_cancel, and
+//     context ids, with the completions caused by another process;
+//   - pair_wakeup: threads blocked on an endpoint whose peer is another
+//     process are released by omx_wakeup, or by the peer's message (not
+//     earlier, and within 2 s), or by the peer answering a connect once it
+//     is resumed from SIGSTOP.
+func TestSharedAPIPairs(t *testing.T) {
+	for _, prog := range []string{"pair_cancel", "pair_any", "pair_wakeup"} {
+		t.Run(prog, func(t *testing.T) {
+			bin := testlib.CompileTestC(t, prog)
+			apiGroup(t, bin, prog, testlib.CEnv(t), []apiProc{
+				{"a", []string{"a", "1", "2"}},
+				{"b", []string{"b", "2", "1"}},
+			})
+		})
+	}
 }
 
 // TestSharedAPIFanIn: three sender processes send at the same time into

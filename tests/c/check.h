@@ -271,4 +271,25 @@ static __attribute__((unused)) mx_return_t mx_counting_handler(char *msg, mx_ret
 }
 #endif
 
+/*
+ * proc_state returns the scheduler state letter (R running, S sleeping,
+ * T stopped, ...) in the stat file of a process or thread,
+ * "/proc/<pid>/stat" or "/proc/self/task/<tid>/stat", or '?' if it cannot
+ * be read.
+ */
+static inline char proc_state(const char *path)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+	char *p;
+
+	if (f == NULL)
+		return '?';
+	p = fgets(line, sizeof(line), f);
+	fclose(f);
+	if (p == NULL || (p = strrchr(line, ')')) == NULL || p[1] != ' ')
+		return '?';
+	return p[2];
+}
+
 #endif /* OMX_TESTS_CHECK_H */

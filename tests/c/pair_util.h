@@ -228,19 +228,10 @@ static inline void pu_set_peer_pid(int32_t pid)
 /* pu_proc_state is the state letter of process pid (T: stopped). */
 static inline char pu_proc_state(pid_t pid)
 {
-	char path[64], line[512];
-	FILE *f;
-	char *p;
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return '?';
-	p = fgets(line, sizeof(line), f);
-	fclose(f);
-	if (p == NULL || (p = strrchr(line, ')')) == NULL || p[1] != ' ')
-		return '?';
-	return p[2];
+	return proc_state(path);
 }
 
 /* pu_stop_peer stops the peer and waits until it is stopped. */

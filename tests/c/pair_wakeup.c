@@ -90,19 +90,10 @@ static void *waiter_main(void *arg)
 /* task_state is the scheduler state letter of a thread of this process. */
 static char task_state(long tid)
 {
-	char path[64], line[512];
-	FILE *f;
-	char *p;
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/self/task/%ld/stat", tid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return '?';
-	p = fgets(line, sizeof(line), f);
-	fclose(f);
-	if (p == NULL || (p = strrchr(line, ')')) == NULL || p[1] != ' ')
-		return '?';
-	return p[2];
+	return proc_state(path);
 }
 
 /* start the threads of ws, and wait until each sleeps in the kernel */

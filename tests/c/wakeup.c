@@ -48,19 +48,10 @@ static mx_request_t sreq[2], rreq[2];
  */
 static char thread_state(long tid)
 {
-	char path[64], line[512];
-	FILE *f;
-	char *p;
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/self/task/%ld/stat", tid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return '?';
-	p = fgets(line, sizeof(line), f);
-	fclose(f);
-	if (p == NULL || (p = strrchr(line, ')')) == NULL || p[1] != ' ')
-		return '?';
-	return p[2];
+	return proc_state(path);
 }
 
 static void *waiter_main(void *arg)
