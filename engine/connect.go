@@ -54,8 +54,8 @@ func (ep *Endpoint) viaWireLocked(nic uint64, index uint32) bool {
 // selfWireLocked connects this endpoint to itself over the network path
 // (DisableSelf with DisableShared) without a CONNECT exchange: both
 // directions are this endpoint's, so the state a handshake would set is
-// known. Used for the address of omx_get_endpoint_addr, which needs no
-// connect.
+// known; the address of omx_get_endpoint_addr needs no connect. Called
+// when the partner's wire state is made.
 func (ep *Endpoint) selfWireLocked(p *Partner) {
 	w := p.w
 	w.reverse = w.peerIdx

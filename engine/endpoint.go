@@ -68,9 +68,9 @@ type Endpoint struct {
 		waiters        map[*waiter]struct{}
 		pendingErr     []*Request
 		largeSends     map[*largeSend]struct{}
-		forgotten      []*Request  // forgotten pending requests (no handle)
-		freeSends      []*wireSend // acknowledged packets, for reuse
-		freeReqs       []*Request  // freed requests, for reuse
+		forgotten      []*Request         // forgotten pending requests (no handle)
+		freeSends      freeList[wireSend] // acknowledged packets, for reuse
+		freeReqs       freeList[Request]  // freed requests, for reuse
 	}
 }
 

@@ -337,15 +337,11 @@ func (ep *Endpoint) deliverLocked(m *message, r *Request) {
 // newRequestLocked creates a pending request of the endpoint, reusing a
 // freed one when there is one.
 func (ep *Endpoint) newRequestLocked(kind RequestKind, ctx uintptr) *Request {
-	var r *Request
-	if n := len(ep.mu.freeReqs); n > 0 {
-		r = ep.mu.freeReqs[n-1]
-		ep.mu.freeReqs[n-1] = nil
-		ep.mu.freeReqs = ep.mu.freeReqs[:n-1]
-		*r = Request{ep: ep, kind: kind, state: reqPending}
-	} else {
-		r = &Request{ep: ep, kind: kind, state: reqPending}
+	r := ep.mu.freeReqs.get()
+	if r == nil {
+		r = new(Request)
 	}
+	*r = Request{ep: ep, kind: kind, state: reqPending}
 	r.status.Context = ctx
 	r.handle = ep.eng.requests.add(r)
 	return r
@@ -370,14 +366,35 @@ const reqPoolMax = 64
 // next use gets a new one), it is in no list, and no packet, message,
 // rendezvous or pull points to it.
 func (ep *Endpoint) recycleLocked(r *Request) {
-	if !r.byHandle || r.pinned || r.unacked || r.forgotten || r.internal || ep.mu.closed ||
-		r.state != reqFreed || len(ep.mu.freeReqs) >= reqPoolMax {
+	if !r.byHandle || r.pinned || r.unacked || r.forgotten || r.internal || ep.mu.closed || r.state != reqFreed {
 		return
 	}
 	r.partner, r.segs, r.large, r.wrndv, r.wpull = nil, nil, nil, nil, nil
 	r.segBuf = [inlineSegments][]byte{}
 	r.byHandle = false // in the pool: never recycled twice
-	ep.mu.freeReqs = append(ep.mu.freeReqs, r)
+	ep.mu.freeReqs.put(r, reqPoolMax)
+}
+
+// freeList keeps objects for reuse (last in, first out).
+type freeList[T any] []*T
+
+// get returns a kept object, or nil.
+func (f *freeList[T]) get() *T {
+	n := len(*f)
+	if n == 0 {
+		return nil
+	}
+	x := (*f)[n-1]
+	(*f)[n-1] = nil
+	*f = (*f)[:n-1]
+	return x
+}
+
+// put keeps x unless max objects are kept already.
+func (f *freeList[T]) put(x *T, max int) {
+	if len(*f) < max {
+		*f = append(*f, x)
+	}
 }
 
 // completeLocked ends a request with st. A non-success status first goes

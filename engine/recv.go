@@ -14,40 +14,35 @@ func CheckMask(matchInfo, mask uint64) error {
 // is taken at once; otherwise the receive waits in the posted list. segs
 // are written until the request completes.
 func (ep *Endpoint) Recv(segs [][]byte, matchInfo, mask uint64, ctx uintptr, forget bool) (*Request, error) {
-	if err := ep.checkRecv(segs, matchInfo, mask); err != nil {
-		return nil, err
-	}
-	if err := ep.lock(); err != nil {
-		return nil, err
-	}
-	defer ep.unlock()
-	return ep.recvLocked(segs, matchInfo, mask, ctx, forget, false), nil
+	r, _, err := ep.postRecv(segs, matchInfo, mask, ctx, forget, false)
+	return r, err
 }
 
 // RecvHandle is Recv for callers that keep only the request's handle (the
 // C API), see SendHandle.
 func (ep *Endpoint) RecvHandle(segs [][]byte, matchInfo, mask uint64, ctx uintptr, forget bool) (uint64, error) {
-	if err := ep.checkRecv(segs, matchInfo, mask); err != nil {
-		return 0, err
-	}
-	if err := ep.lock(); err != nil {
-		return 0, err
-	}
-	defer ep.unlock()
-	return ep.recvLocked(segs, matchInfo, mask, ctx, forget, true).handle, nil
+	_, h, err := ep.postRecv(segs, matchInfo, mask, ctx, forget, true)
+	return h, err
 }
 
-func (ep *Endpoint) checkRecv(segs [][]byte, matchInfo, mask uint64) error {
+// postRecv checks and posts a receive, reading the handle under the lock
+// (see postSend).
+func (ep *Endpoint) postRecv(segs [][]byte, matchInfo, mask uint64, ctx uintptr, forget, reuse bool) (*Request, uint64, error) {
 	if err := CheckMask(matchInfo, mask); err != nil {
-		return err
+		return nil, 0, err
 	}
 	if ep.ctxMask&^mask != 0 {
-		return fmt.Errorf("irecv with match mask %#x and ctxid mask %#x: %w", mask, ep.ctxMask, ErrCtxIDMask)
+		return nil, 0, fmt.Errorf("irecv with match mask %#x and ctxid mask %#x: %w", mask, ep.ctxMask, ErrCtxIDMask)
 	}
 	if len(segs) > MaxSegments {
-		return fmt.Errorf("allocating %d-vectorial receive request segment array: %w", len(segs), ErrSegmentsCount)
+		return nil, 0, fmt.Errorf("allocating %d-vectorial receive request segment array: %w", len(segs), ErrSegmentsCount)
 	}
-	return nil
+	if err := ep.lock(); err != nil {
+		return nil, 0, err
+	}
+	defer ep.unlock()
+	r := ep.recvLocked(segs, matchInfo, mask, ctx, forget, reuse)
+	return r, r.handle, nil
 }
 
 // recvLocked posts a receive; reuse says the caller keeps only the handle.

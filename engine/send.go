@@ -17,29 +17,31 @@ const MaxSegments = 256
 //	local rendezvous: the receiver copies from segs when it matches, then
 //	    notifies us; done on that notice.
 func (ep *Endpoint) Send(segs [][]byte, dest Address, matchInfo uint64, ctx uintptr, sync, forget bool) (*Request, error) {
-	if len(segs) > MaxSegments {
-		return nil, fmt.Errorf("allocating %d-vectorial send request segment array: %w", len(segs), ErrSegmentsCount)
-	}
-	if err := ep.lock(); err != nil {
-		return nil, err
-	}
-	defer ep.unlock()
-	return ep.sendLocked(segs, dest, matchInfo, ctx, sync, forget, false), nil
+	r, _, err := ep.postSend(segs, dest, matchInfo, ctx, sync, forget, false)
+	return r, err
 }
 
 // SendHandle is Send for callers that keep only the request's handle (the
 // C API): the engine may reuse the request object once the request is
 // freed, so that posting allocates nothing in steady state.
 func (ep *Endpoint) SendHandle(segs [][]byte, dest Address, matchInfo uint64, ctx uintptr, sync, forget bool) (uint64, error) {
+	_, h, err := ep.postSend(segs, dest, matchInfo, ctx, sync, forget, true)
+	return h, err
+}
+
+// postSend checks and posts a send; the handle is read under the lock
+// (once it is released, a reusable request may complete, be freed and be
+// reused by another thread).
+func (ep *Endpoint) postSend(segs [][]byte, dest Address, matchInfo uint64, ctx uintptr, sync, forget, reuse bool) (*Request, uint64, error) {
 	if len(segs) > MaxSegments {
-		return 0, fmt.Errorf("allocating %d-vectorial send request segment array: %w", len(segs), ErrSegmentsCount)
+		return nil, 0, fmt.Errorf("allocating %d-vectorial send request segment array: %w", len(segs), ErrSegmentsCount)
 	}
 	if err := ep.lock(); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	defer ep.unlock()
-	// (the handle is read before the deferred unlock runs)
-	return ep.sendLocked(segs, dest, matchInfo, ctx, sync, forget, true).handle, nil
+	r := ep.sendLocked(segs, dest, matchInfo, ctx, sync, forget, reuse)
+	return r, r.handle, nil
 }
 
 // sendLocked posts a send; reuse says the caller keeps only the handle.
@@ -56,7 +58,8 @@ func (ep *Endpoint) sendLocked(segs [][]byte, dest Address, matchInfo uint64, ct
 	r.status.MatchInfo = matchInfo
 	r.status.MsgLength = r.length
 	r.status.XferLength = r.length
-	self := dest.NICID == ep.board.NICID && dest.Endpoint == ep.index && !ep.disableSelf
+	toSelf := dest.NICID == ep.board.NICID && dest.Endpoint == ep.index
+	self := toSelf && !ep.disableSelf
 	if !self && (ep.netSelf || !ep.localNIC(dest.NICID)) {
 		if p.w == nil {
 			p = ep.wirePartnerLocked(dest.NICID, dest.Endpoint)
@@ -64,9 +67,6 @@ func (ep *Endpoint) sendLocked(segs [][]byte, dest Address, matchInfo uint64, ct
 		if p == nil {
 			ep.completeLocked(r, StatusRemoteEndpointUnreachable)
 			return r
-		}
-		if ep.netSelf && p.nicID == ep.board.NICID && p.index == ep.index && !p.w.sendSeqSet {
-			ep.selfWireLocked(p)
 		}
 		r.partner = p
 		ep.sendWireLocked(p, r, matchInfo, sync)
@@ -85,7 +85,7 @@ func (ep *Endpoint) sendLocked(segs [][]byte, dest Address, matchInfo uint64, ct
 		return r
 	}
 	var target *Endpoint
-	if ep.eng.open.Load() > 1 || (dest.NICID == ep.board.NICID && dest.Endpoint == ep.index) {
+	if ep.eng.open.Load() > 1 || toSelf {
 		// Another endpoint of this process may be the destination (with
 		// this one alone open, only this one can).
 		target = ep.eng.lookupLocal(dest.NICID, dest.Endpoint)

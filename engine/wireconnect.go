@@ -32,6 +32,9 @@ func (ep *Endpoint) wirePartnerLocked(nic uint64, index uint32) *Partner {
 		p = ep.partnerLocked(nic, index, unknownSession)
 	}
 	p.w = newWireState(nicToMAC(nic), idx)
+	if ep.netSelf && nic == ep.board.NICID && index == ep.index {
+		ep.selfWireLocked(p) // this endpoint itself, over the network path
+	}
 	return p
 }
 

@@ -100,25 +100,20 @@ const (
 // newSendLocked returns a zeroed packet, reusing an acknowledged one when
 // there is one (no allocation per message in steady state).
 func (ep *Endpoint) newSendLocked() *wireSend {
-	if n := len(ep.mu.freeSends); n > 0 {
-		s := ep.mu.freeSends[n-1]
-		ep.mu.freeSends[n-1] = nil
-		ep.mu.freeSends = ep.mu.freeSends[:n-1]
-		buf := s.buf
-		*s = wireSend{buf: buf}
-		return s
+	s := ep.mu.freeSends.get()
+	if s == nil {
+		return new(wireSend)
 	}
-	return new(wireSend)
+	*s = wireSend{buf: s.buf}
+	return s
 }
 
 // putSendLocked keeps an acknowledged packet for reuse. Only packets that
 // left every list are given back: nothing else refers to a wireSend (a
 // request does not).
 func (ep *Endpoint) putSendLocked(s *wireSend) {
-	if len(ep.mu.freeSends) < sendPoolMax {
-		s.req, s.data, s.rndv, s.notify = nil, nil, nil, nil
-		ep.mu.freeSends = append(ep.mu.freeSends, s)
-	}
+	s.req, s.data, s.rndv, s.notify = nil, nil, nil, nil
+	ep.mu.freeSends.put(s, sendPoolMax)
 }
 
 // postSeqLocked gives a packet its seqnum and transmits it, or queues it

@@ -349,8 +349,9 @@ static void a_iconnect(omx_endpoint_addr_t peer, uint32_t me)
 	printf("part 5: iconnects to a stopped process cancelled, late replies ignored: ok\n");
 }
 
-static void side_a(uint32_t me)
+static void side_a(uint32_t me, uint32_t peer_idx)
 {
+	peer_index = peer_idx;
 	omx_endpoint_addr_t peer;
 	omx_status_t st;
 	int32_t pid = 0;
@@ -387,8 +388,9 @@ static void b_recv(int k, uint32_t want_src)
 	free(rbuf);
 }
 
-static void side_b(uint32_t me)
+static void side_b(uint32_t me, uint32_t peer_idx)
 {
+	peer_index = peer_idx;
 	omx_endpoint_addr_t peer;
 	int32_t pid = (int32_t)getpid();
 
@@ -470,17 +472,5 @@ static void side_b(uint32_t me)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4 || (strcmp(argv[1], "a") != 0 && strcmp(argv[1], "b") != 0)) {
-		fprintf(stderr, "usage: %s a|b <my index> <peer index>\n", argv[0]);
-		return 2;
-	}
-	pu_init();
-	peer_index = pu_index(argv[3]);
-	if (argv[1][0] == 'a')
-		side_a(pu_index(argv[2]));
-	else
-		side_b(pu_index(argv[2]));
-	CHECK_OK(omx_finalize());
-	printf("pair_cancel %s: PASS\n", argv[1]);
-	return 0;
+	return pu_main(argc, argv, "pair_cancel", "a", side_a, "b", side_b);
 }

@@ -498,16 +498,5 @@ static void sender(uint32_t me, uint32_t peer_index)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4 || (strcmp(argv[1], "r") != 0 && strcmp(argv[1], "s") != 0)) {
-		fprintf(stderr, "usage: %s r|s <my index> <peer index>\n", argv[0]);
-		return 2;
-	}
-	pu_init();
-	if (argv[1][0] == 'r')
-		receiver(pu_index(argv[2]), pu_index(argv[3]));
-	else
-		sender(pu_index(argv[2]), pu_index(argv[3]));
-	CHECK_OK(omx_finalize());
-	printf("pair_unexp %s: PASS\n", argv[1]);
-	return 0;
+	return pu_main(argc, argv, "pair_unexp", "r", receiver, "s", sender);
 }

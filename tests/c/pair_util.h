@@ -44,6 +44,28 @@ static inline uint32_t pu_index(const char *arg)
 	return (uint32_t)v;
 }
 
+/* pu_role runs one side of a two-process test: my index, the peer's. */
+typedef void (*pu_role)(uint32_t me, uint32_t peer);
+
+/*
+ * pu_main is the main of a two-process test "<name> <r0>|<r1> <my index>
+ * <peer index>": it inits, runs role run0 or run1, finalizes and prints
+ * "<name> <role>: PASS".
+ */
+static inline int pu_main(int argc, char **argv, const char *name, const char *r0, pu_role run0,
+			  const char *r1, pu_role run1)
+{
+	if (argc != 4 || (strcmp(argv[1], r0) != 0 && strcmp(argv[1], r1) != 0)) {
+		fprintf(stderr, "usage: %s %s|%s <my index> <peer index>\n", argv[0], r0, r1);
+		return 2;
+	}
+	pu_init();
+	(strcmp(argv[1], r0) == 0 ? run0 : run1)(pu_index(argv[2]), pu_index(argv[3]));
+	CHECK_OK(omx_finalize());
+	printf("%s %s: PASS\n", name, argv[1]);
+	return 0;
+}
+
 /*
  * pu_open opens endpoint index idx of board 0 with OMX_ERRORS_RETURN as its
  * handler, plus the given extra parameters.

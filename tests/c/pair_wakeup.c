@@ -317,8 +317,9 @@ static void a_connect_resumed(void)
 	printf("part 2: omx_connect released %.2f ms after the stopped peer was resumed\n", w.t_ret - tc);
 }
 
-static void side_a(uint32_t me)
+static void side_a(uint32_t me, uint32_t peer_idx)
 {
+	peer_index = peer_idx;
 	omx_endpoint_addr_t peer;
 	omx_request_t sreq = NULL, rreq = NULL;
 	omx_status_t st;
@@ -351,8 +352,9 @@ static void side_a(uint32_t me)
 
 /* ---- b ---- */
 
-static void side_b(uint32_t me)
+static void side_b(uint32_t me, uint32_t peer_idx)
 {
+	peer_index = peer_idx;
 	omx_endpoint_addr_t peer;
 	int32_t pid = (int32_t)getpid();
 
@@ -387,17 +389,5 @@ static void side_b(uint32_t me)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4 || (strcmp(argv[1], "a") != 0 && strcmp(argv[1], "b") != 0)) {
-		fprintf(stderr, "usage: %s a|b <my index> <peer index>\n", argv[0]);
-		return 2;
-	}
-	pu_init();
-	peer_index = pu_index(argv[3]);
-	if (argv[1][0] == 'a')
-		side_a(pu_index(argv[2]));
-	else
-		side_b(pu_index(argv[2]));
-	CHECK_OK(omx_finalize());
-	printf("pair_wakeup %s: PASS\n", argv[1]);
-	return 0;
+	return pu_main(argc, argv, "pair_wakeup", "a", side_a, "b", side_b);
 }
