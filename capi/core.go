@@ -271,6 +271,8 @@ func coreOpen(board, index, key uint32, params unsafe.Pointer, count uint32, out
 		switch ps[i].Key {
 		case compat.ParamErrorHandler:
 			ps[i].Handler = handlerOf(*(*unsafe.Pointer)(val), mx)
+		case compat.ParamUnexpQueueMax:
+			ps[i].UnexpQueueMax = *(*uint32)(val)
 		case compat.ParamContextID:
 			ps[i].Bits, ps[i].Shift = *(*uint8)(val), *(*uint8)(unsafe.Add(val, 1))
 		}

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/open-mx-go/open-mx-go/engine"
 )
 
 // Defaults of the configuration paths and limits of the thresholds.
@@ -76,6 +78,13 @@ type Config struct {
 	// NotAckedMax is the number of unacked received messages that triggers
 	// an explicit ack.
 	NotAckedMax uint32
+	// UnexpQueueMax bounds each endpoint's unexpected queue, in bytes
+	// (OMX_UNEXP_QUEUE_MAX; MX_PARAM_UNEXP_QUEUE_MAX per endpoint); 0
+	// means the engine's default.
+	UnexpQueueMax uint32
+	// PartnersMax bounds the partners each endpoint keeps
+	// (OMX_PARTNERS_MAX); 0 means the engine's default.
+	PartnersMax uint32
 	// WaitSpin busy-polls in blocking calls; WaitIntr makes signals end
 	// blocking waits; ConnectPollAll makes omx_connect progress every
 	// endpoint of the process.
@@ -136,6 +145,8 @@ func DefaultConfig() Config {
 		ResendsMax:          1000,
 		ZombieSend:          512,
 		NotAckedMax:         4,
+		UnexpQueueMax:       engine.DefaultUnexpQueueMax,
+		PartnersMax:         engine.DefaultPartnersMax,
 		MediumSendQ:         true,
 		RunDir:              DefaultRunDir,
 		PeersFile:           DefaultPeersFile,
@@ -373,6 +384,14 @@ var knobTable = []knob{
 		meaning: "unacked received messages that trigger an immediate ack",
 		set:     countSetter("not-acked max", func(c *Config) *uint32 { return &c.NotAckedMax }),
 		show:    func(c Config) string { return uintKnob(c.NotAckedMax) }},
+	{names: []string{"OMX_UNEXP_QUEUE_MAX"},
+		meaning: "bytes of unexpected messages an endpoint keeps; messages beyond wait at their sender (0: the default)",
+		set:     countSetter("unexpected queue max", func(c *Config) *uint32 { return &c.UnexpQueueMax }),
+		show:    func(c Config) string { return uintKnob(c.UnexpQueueMax) }},
+	{names: []string{"OMX_PARTNERS_MAX"},
+		meaning: "partners (remote endpoints) an endpoint keeps; idle ones are reclaimed beyond it (0: the default)",
+		set:     countSetter("partners max", func(c *Config) *uint32 { return &c.PartnersMax }),
+		show:    func(c Config) string { return uintKnob(c.PartnersMax) }},
 	{names: []string{"OMX_WAITSPIN"},
 		meaning: "non-zero: blocking calls busy-poll instead of sleeping",
 		set:     boolSetter("Forcing busy-polling in blocking calls", "Disabling busy-polling in blocking calls", func(c *Config) *bool { return &c.WaitSpin }),

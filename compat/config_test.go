@@ -48,6 +48,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		VerbosePrefix: "OMX: ", FatalErrors: true,
 		RndvThreshold: 32768, SharedRndvThreshold: 4096,
 		ResendsMax: 1000, ZombieSend: 512, NotAckedMax: 4,
+		UnexpQueueMax: 16 << 20, PartnersMax: 8192,
 		MediumSendQ: true, RunDir: "/run/open-mx", PeersFile: "/etc/open-mx/peers",
 	}
 	if diff := cmp.Diff(want, DefaultConfig()); diff != "" {

@@ -21,6 +21,8 @@ type Param struct {
 	Key         uint32
 	Handler     Handler
 	Bits, Shift uint8
+	// UnexpQueueMax is the value of ParamUnexpQueueMax (bytes).
+	UnexpQueueMax uint32
 }
 
 // OpenEndpoint implements omx_open_endpoint / mx_open_endpoint after the
@@ -34,6 +36,8 @@ func (l *Library) OpenEndpoint(board, index, key uint32, params []Param) (*engin
 	l.firstOpen()
 	cfg := l.Config()
 	opt := engine.EndpointOptions{ErrorHandler: Handler{}}
+	var unexpMax uint32
+	unexpSet := false
 	if cfg.CtxIDsSet {
 		opt.CtxIDBits, opt.CtxIDShift = cfg.CtxIDBits, cfg.CtxIDShift
 	}
@@ -42,9 +46,9 @@ func (l *Library) OpenEndpoint(board, index, key uint32, params []Param) (*engin
 		case ParamErrorHandler:
 			opt.ErrorHandler = p.Handler
 		case ParamUnexpQueueMax:
-			if cfg.Verbose {
-				Stderr(l.Prefix() + "setting endpoint unexp queue max ignored for now\n")
-			}
+			// Divergence: Open-MX ignores it; here it bounds the
+			// unexpected queue (bytes), as in MX.
+			unexpMax, unexpSet = p.UnexpQueueMax, true
 		case ParamContextID:
 			opt.CtxIDBits, opt.CtxIDShift = p.Bits, p.Shift
 		default:
@@ -69,6 +73,9 @@ func (l *Library) OpenEndpoint(board, index, key uint32, params []Param) (*engin
 	if err != nil {
 		node.CloseCountersWith(cf, opt.Counters)
 		return nil, l.FailGlobal(err)
+	}
+	if unexpSet {
+		ep.SetUnexpQueueMax(unexpMax)
 	}
 	if cf != nil && cf.Publish(ep.Board().IfName, ep.Index()) == nil {
 		counterFiles.Store(ep, cf)

@@ -187,6 +187,8 @@ func (l *Library) engineConfig(cfg Config, boards []Board) engine.Config {
 		SharedRndvThreshold: cfg.SharedRndvThreshold,
 		ResendsMax:          cfg.ResendsMax,
 		NotAckedMax:         cfg.NotAckedMax,
+		UnexpQueueMax:       int(cfg.UnexpQueueMax),
+		PartnersMax:         int(cfg.PartnersMax),
 		ZombieSend:          cfg.ZombieSend,
 		NoZombies:           cfg.ZombieSend == 0,
 		WaitSpin:            cfg.WaitSpin,

@@ -160,6 +160,12 @@ func (ep *Endpoint) Disconnect(a Address) error {
 	if p == nil {
 		return nil
 	}
+	if p.session != a.Session && a.Session != unknownSession && p.session != unknownSession {
+		// The address names an earlier incarnation of the remote
+		// endpoint, already forgotten when the newer one connected: the
+		// newer connection and what it brought stay.
+		return nil
+	}
 	if p.w != nil {
 		ep.partnerUnreachableLocked(p)
 		for _, pl := range ep.pullsOf(p) {
@@ -190,6 +196,7 @@ func (ep *Endpoint) Disconnect(a Address) error {
 	}
 	clear(ep.mu.unexp[len(kept):])
 	ep.mu.unexp = kept
+	ep.recountUnexpLocked()
 	delete(ep.mu.partners, k)
 	ep.eng.partners.remove(p.handle)
 	if ep.mu.self == p {

@@ -35,6 +35,9 @@ type Endpoint struct {
 	readProcess     func(pid uint32, addr uint64, n uint32, dst [][]byte) error
 	readFallback    atomic.Bool // process_vm_readv was refused once: pull from now on
 	rndvThreshold   uint32
+	unexpMax        int // bound of the unexpected queue, bytes (guarded by mu)
+	partnersMax     int
+	reclaimed       uint64 // partners reclaimed (guarded by mu)
 	zombieMax       int
 	notAckedMax     uint32
 	clock           func() time.Time
@@ -58,6 +61,7 @@ type Endpoint struct {
 		posted         reqList
 		done           reqList
 		unexp          []*message
+		unexpBytes     int // counted against unexpMax (bounds.go)
 		partners       map[partnerKey]*Partner
 		self           *Partner
 		handler        UnexpHandler
@@ -94,6 +98,8 @@ func newEndpoint(e *Engine, cfg Config, b Board, index, key, session uint32, opt
 		notAckedMax:   cfg.NotAckedMax,
 		zombieMax:     int(cfg.ZombieSend),
 		rndvThreshold: cfg.RndvThreshold,
+		unexpMax:      cfg.UnexpQueueMax,
+		partnersMax:   cfg.PartnersMax,
 		report:        cfg.Report,
 		fatal:         cfg.Fatal,
 	}
@@ -299,6 +305,7 @@ func (ep *Endpoint) Close() error {
 		ep.refuseMessage(m, StatusRemoteEndpointClosed)
 	}
 	ep.mu.unexp = nil
+	ep.mu.unexpBytes = 0
 	for ls := range ep.mu.largeSends {
 		ls.abort()
 	}

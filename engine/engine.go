@@ -112,6 +112,13 @@ type Config struct {
 	// function, or an error wrapping ErrBusy when another process holds
 	// the slot. Nil: only this process is checked.
 	AcquireSlot func(b Board, index, session uint32) (release func(), err error)
+	// UnexpQueueMax bounds the unexpected queue of an endpoint, in bytes
+	// (DefaultUnexpQueueMax; MX_PARAM_UNEXP_QUEUE_MAX changes it per
+	// endpoint): messages from the wire beyond it are dropped unacked.
+	UnexpQueueMax int
+	// PartnersMax bounds the partners an endpoint keeps
+	// (DefaultPartnersMax).
+	PartnersMax int
 	// Protocol delays (spec/wire.md §8.2): retransmission (500 ms),
 	// delayed ack (1/64 s), pull retransmission (1 s). Tests shorten them.
 	ResendDelay, AckDelay, PullTimeout time.Duration
@@ -135,6 +142,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.ResendsMax == 0 {
 		c.ResendsMax = 1000
+	}
+	if c.UnexpQueueMax <= 0 {
+		c.UnexpQueueMax = DefaultUnexpQueueMax
+	}
+	if c.PartnersMax <= 0 {
+		c.PartnersMax = DefaultPartnersMax
 	}
 	if c.SpinTime == 0 {
 		c.SpinTime = 50 * time.Microsecond

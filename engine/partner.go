@@ -65,6 +65,7 @@ type Partner struct {
 	session uint32         // last known session of the remote endpoint
 	context atomic.Uintptr // the application's void *, never dereferenced
 	w       *wireState     // protocol state of a remote partner (nil: this host)
+	appRef  bool           // an address of it was handed to the application: never reclaimed
 }
 
 type partnerKey struct {
@@ -72,6 +73,9 @@ type partnerKey struct {
 	index uint32
 }
 
+// address returns the partner's address, for the application (which then
+// holds it: the partner is not reclaimed any more).
 func (p *Partner) address() Address {
+	p.appRef = true
 	return Address{NICID: p.nicID, Endpoint: p.index, Session: p.session, ref: partnerRef(p.handle)}
 }

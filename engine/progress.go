@@ -71,6 +71,7 @@ func (ls *largeSend) notify(xfer uint32, st Status) {
 // event is an inbox entry: a message arrival or a rendezvous notice.
 type event struct {
 	frame  []byte // a sequenced frame the progress goroutine read
+	local  bool   // frame came through the same-host link
 	msg    *message
 	large  *largeSend
 	xfer   uint32
@@ -83,6 +84,16 @@ type inbox struct {
 	q      []event
 	n      atomic.Int32
 	closed bool
+	// frames and bytes count the queued frame events (bounded: see
+	// bounds.go).
+	frames, bytes int
+}
+
+// roomFor reports whether a frame of n bytes may be queued.
+func (b *inbox) roomFor(n int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.frames < inboxFramesMax && b.bytes+n <= inboxBytesMax
 }
 
 func (b *inbox) push(ev event, sig *signal) bool {
@@ -92,6 +103,10 @@ func (b *inbox) push(ev event, sig *signal) bool {
 		return false
 	}
 	b.q = append(b.q, ev)
+	if ev.frame != nil {
+		b.frames++
+		b.bytes += len(ev.frame)
+	}
 	b.n.Add(1)
 	b.mu.Unlock()
 	sig.broadcast()
@@ -108,6 +123,10 @@ func (b *inbox) pop() (event, bool) {
 		return event{}, false
 	}
 	ev := b.q[0]
+	if ev.frame != nil {
+		b.frames--
+		b.bytes -= len(ev.frame)
+	}
 	b.q[0] = event{}
 	b.q = b.q[1:]
 	if len(b.q) == 0 {
@@ -123,6 +142,7 @@ func (b *inbox) close() []event {
 	b.closed = true
 	q := b.q
 	b.q = nil
+	b.frames, b.bytes = 0, 0
 	b.n.Store(0)
 	return q
 }
@@ -184,7 +204,7 @@ func (ep *Endpoint) progressPassLocked(pollLink bool) {
 		}
 		switch {
 		case ev.frame != nil:
-			ep.dispatchLocked(ev.frame, true)
+			ep.dispatchLocked(ev.frame, ev.local, true)
 		case ev.msg != nil:
 			ep.arrivalLocked(ev.msg)
 		default:
@@ -250,7 +270,7 @@ func (ep *Endpoint) arrivalLocked(m *message) {
 			return
 		}
 	}
-	ep.mu.unexp = append(ep.mu.unexp, m)
+	ep.queueUnexpLocked(m)
 }
 
 // dataAvailMax is the largest eager message whose payload the unexpected

@@ -57,6 +57,7 @@ func (ep *Endpoint) recvLocked(segs [][]byte, matchInfo, mask uint64, ctx uintpt
 	for i, m := range ep.mu.unexp {
 		if matches(m.matchInfo, matchInfo, mask) {
 			ep.mu.unexp = append(ep.mu.unexp[:i], ep.mu.unexp[i+1:]...)
+			ep.mu.unexpBytes -= unexpCost(m)
 			ep.deliverLocked(m, r)
 			return r
 		}

@@ -62,7 +62,7 @@ func (ep *Endpoint) sendLocked(segs [][]byte, dest Address, matchInfo uint64, ct
 	self := toSelf && !ep.disableSelf
 	if !self && (ep.netSelf || !ep.localNIC(dest.NICID)) {
 		if p.w == nil {
-			p = ep.wirePartnerLocked(dest.NICID, dest.Endpoint)
+			p = ep.wirePartnerLocked(dest.NICID, dest.Endpoint, false)
 		}
 		if p == nil {
 			ep.completeLocked(r, StatusRemoteEndpointUnreachable)
@@ -93,7 +93,7 @@ func (ep *Endpoint) sendLocked(segs [][]byte, dest Address, matchInfo uint64, ct
 	if target == nil && ep.net != nil && ep.net.local && ((p.w != nil && p.w.sendSeqSet) || ep.sameHostLocked(dest.Endpoint)) {
 		// Another process of this host: the wire protocol over shared memory.
 		if p.w == nil {
-			p = ep.wirePartnerLocked(dest.NICID, dest.Endpoint)
+			p = ep.wirePartnerLocked(dest.NICID, dest.Endpoint, false)
 		}
 		r.partner = p
 		ep.sendWireLocked(p, r, matchInfo, sync)

@@ -34,6 +34,8 @@ type netState struct {
 	lnk           link.Link // the board's link (or the local link alone)
 	shm           link.Link // other processes of this host (nil: none, or it is lnk)
 	local         bool      // other processes of this host are reachable
+	lnkLocal      bool      // lnk is the same-host link (no network link)
+	origin        link.Origin
 	mode          wire.Mode
 	mac           [6]byte
 	rx            []byte
@@ -44,6 +46,12 @@ type netState struct {
 	nextHostQuery time.Time
 	pullSeq       uint32
 	pullsByHandle map[uint32]*pull
+	earlyBytes    int                         // bytes of out-of-order frames kept, all partners
+	active        map[*Partner]struct{}       // partners with timer work (wirereclaim.go)
+	tombs         map[partnerKey]*partnerTomb // reclaimed partners
+	tombSeq       uint64
+	coarseNow     time.Time // the time of the last timer pass
+	nextReclaim   time.Time
 	scratch       []byte
 	zombies       int
 	stop          chan struct{}
@@ -93,7 +101,16 @@ func (ep *Endpoint) openNet(cfg Config) error {
 		n.regSeq[i] = 23 // first use 0x17 (spec/wire.md §2.10)
 	}
 	n.stop, n.done = make(chan struct{}), make(chan struct{})
+	n.active = make(map[*Partner]struct{})
+	n.tombs = make(map[partnerKey]*partnerTomb)
+	n.coarseNow = ep.now()
 	n.local = hasLocal
+	n.lnkLocal = hasLocal && n.shm == nil
+	if o, ok := n.shm.(link.Origin); ok {
+		n.origin = o
+	} else if o, ok := n.lnk.(link.Origin); ok && n.lnkLocal {
+		n.origin = o
+	}
 	ep.net = n
 	ep.sig.wake = l.Wake
 	ep.eng.goroutines.Add(1)
@@ -139,7 +156,9 @@ func (ep *Endpoint) runTimers(n *netState) {
 		}
 		ep.pollLinkLocked(false)
 		now := ep.now()
+		n.coarseNow = now
 		ep.timersLocked(now)
+		ep.reclaimSweepLocked(now)
 		ep.hostQueriesLocked(now)
 		ep.mu.Unlock()
 		ep.eng.refreshPeers(now)
@@ -156,13 +175,15 @@ func (ep *Endpoint) pollLinkLocked(api bool) {
 	if n == nil {
 		return
 	}
-	ep.pollOneLocked(n.lnk, api)
+	ep.pollOneLocked(n.lnk, n.lnkLocal, api)
 	if n.shm != nil {
-		ep.pollOneLocked(n.shm, api)
+		ep.pollOneLocked(n.shm, true, api)
 	}
 }
 
-func (ep *Endpoint) pollOneLocked(l link.Link, api bool) {
+// pollOneLocked handles the pending frames of one link; local says it is
+// the same-host link (frames written by processes of this host).
+func (ep *Endpoint) pollOneLocked(l link.Link, local, api bool) {
 	n := ep.net
 	if lender, ok := l.(link.Lender); ok {
 		// Frames handled in place in the receive ring: one copy less.
@@ -171,7 +192,7 @@ func (ep *Endpoint) pollOneLocked(l link.Link, api bool) {
 			if err != nil || f == nil {
 				return
 			}
-			ep.dispatchLocked(f, api)
+			ep.dispatchLocked(f, local, api)
 			lender.Return(tok)
 		}
 		return
@@ -181,15 +202,33 @@ func (ep *Endpoint) pollOneLocked(l link.Link, api bool) {
 		if err != nil || k == 0 {
 			return
 		}
-		ep.dispatchLocked(n.rx[:k], api)
+		ep.dispatchLocked(n.rx[:k], local, api)
 	}
 }
 
-// dispatchLocked routes one received frame.
-func (ep *Endpoint) dispatchLocked(frame []byte, api bool) {
+// dispatchLocked routes one received frame; local says it came through
+// the same-host link.
+//
+// Every frame is untrusted (spec/wire.md has no authentication): a frame
+// from the network whose source MAC is one of this host's boards is forged
+// (this host's own frames reach it through shared memory) and dropped,
+// unless this host's traffic deliberately takes the network
+// (OMX_DISABLE_SHARED); a same-host frame must name this board as its
+// source.
+func (ep *Endpoint) dispatchLocked(frame []byte, local, api bool) {
 	t, ok := wire.PeekType(frame)
 	if !ok {
 		ep.counters.Inc(DropBadHeaderDataLen)
+		return
+	}
+	src := macToNIC([6]byte(frame[6:12]))
+	if local {
+		if src != ep.board.NICID {
+			ep.counters.Inc(DropBadPeerAddr)
+			return
+		}
+	} else if !ep.netSelf && ep.localNIC(src) {
+		ep.counters.Inc(DropBadPeerAddr)
 		return
 	}
 	switch t {
@@ -197,14 +236,16 @@ func (ep *Endpoint) dispatchLocked(frame []byte, api bool) {
 		// A NACK_LIB waits with the sequenced frames read before it: it may
 		// concern the request a queued NOTIFY completes.
 		if !api {
-			ep.inbox.push(event{frame: append([]byte(nil), frame...)}, &ep.sig)
+			if ep.keepForLaterLocked(t, frame, local) {
+				ep.inbox.push(event{frame: append([]byte(nil), frame...), local: local}, &ep.sig)
+			}
 			return
 		}
 		if t == wire.TypeNackLib {
 			ep.nackLibLocked(frame)
 			return
 		}
-		ep.sequencedLocked(t, frame)
+		ep.sequencedLocked(t, frame, local)
 	case wire.TypeTruc:
 		ep.trucLocked(frame)
 	case wire.TypeConnect:
@@ -277,11 +318,13 @@ func (ep *Endpoint) sameHostGoneLocked(p *Partner, now time.Time) bool {
 // timersLocked runs every expired protocol timer: delayed acks,
 // retransmissions, connect retries, pull retransmissions.
 func (ep *Endpoint) timersLocked(now time.Time) {
-	for _, p := range ep.mu.partners {
+	for p := range ep.net.active {
 		w := p.w
-		if w == nil {
+		if w == nil || ep.mu.partners[partnerKey{p.nicID, p.index}] != p {
+			delete(ep.net.active, p)
 			continue
 		}
+		w.lastActive = now
 		if w.ackDue == ackUnstamped {
 			w.ackDue = now.Add(ep.ackDelay)
 		} else if !w.ackDue.IsZero() && !now.Before(w.ackDue) {
@@ -312,6 +355,9 @@ func (ep *Endpoint) timersLocked(now time.Time) {
 				break
 			}
 			ep.sendConnectLocked(p, r, now)
+		}
+		if !ep.timerWorkLocked(p) {
+			delete(ep.net.active, p)
 		}
 	}
 	ep.pullTimersLocked(now)

@@ -18,20 +18,47 @@ type Peer struct {
 
 // wirePartnerLocked returns the partner for a remote (nic, index), with its
 // protocol state; nil when the nic is not in the peer table.
-func (ep *Endpoint) wirePartnerLocked(nic uint64, index uint32) *Partner {
+//
+// A partner made for a frame from the wire (fromWire) needs room in the
+// partner table (wirereclaim.go); the application's own connects and sends
+// always get one.
+func (ep *Endpoint) wirePartnerLocked(nic uint64, index uint32, fromWire bool) *Partner {
 	k := partnerKey{nic, index}
 	p := ep.mu.partners[k]
 	if p != nil && p.w != nil {
 		return p
+	}
+	n := ep.net
+	if n == nil {
+		return nil // no network path: no wire partner
+	}
+	if _, ok := n.tombs[k]; ok {
+		if p != nil {
+			// An application-made partner without wire state: the
+			// tomb's state is adopted.
+			t := ep.net.tombs[k]
+			delete(ep.net.tombs, k)
+			w := t.w
+			p.w, p.session = &w, t.session
+			p.w.lastActive = ep.net.coarseNow
+			return p
+		}
+		if q := ep.restoreLocked(k); q != nil || fromWire {
+			return q
+		}
 	}
 	idx, ok := ep.eng.peerIndex(nic)
 	if !ok {
 		return nil
 	}
 	if p == nil {
+		if fromWire && !ep.roomForPartnerLocked() {
+			return nil
+		}
 		p = ep.partnerLocked(nic, index, unknownSession)
 	}
 	p.w = newWireState(nicToMAC(nic), idx)
+	p.w.lastActive = n.coarseNow
 	if ep.netSelf && nic == ep.board.NICID && index == ep.index {
 		ep.selfWireLocked(p) // this endpoint itself, over the network path
 	}
@@ -44,7 +71,7 @@ func (ep *Endpoint) iconnectWireLocked(r *Request, nic uint64, index, key uint32
 		ep.completeLocked(r, StatusRemoteEndpointUnreachable)
 		return
 	}
-	p := ep.wirePartnerLocked(nic, index)
+	p := ep.wirePartnerLocked(nic, index, false)
 	if p == nil {
 		ep.completeLocked(r, StatusRemoteEndpointUnreachable)
 		return
@@ -56,6 +83,7 @@ func (ep *Endpoint) iconnectWireLocked(r *Request, nic uint64, index, key uint32
 	w.connectSeq++
 	r.connBudget = ep.requestResends.Load()
 	w.connects = append(w.connects, r)
+	ep.activateLocked(p)
 	ep.sendConnectLocked(p, r, ep.now())
 }
 
@@ -90,6 +118,27 @@ func (ep *Endpoint) dropConnectLocked(r *Request) {
 	}
 }
 
+// refuseConnectLocked answers a connect request with a wrong key: the
+// bad-key status (11) and nothing else. Divergence (spec/wire.md §5.2):
+// the original updates the partner and answers with its session even then,
+// which lets anyone on the segment learn the session and be accepted; here
+// a wrong key changes no state and reveals no session, so later messages
+// of the requester find no partner and are dropped.
+func (ep *Endpoint) refuseConnectLocked(h wire.Head, c wire.Connect) {
+	n := ep.net
+	idx, ok := ep.eng.peerIndex(macToNIC(h.Src))
+	if !ok {
+		ep.counters.Inc(DropBadPeerAddr)
+		return
+	}
+	rep := wire.Connect{DstEP: c.SrcEP, SrcEP: uint8(ep.index), SrcDstPeerIndex: idx, IsReply: true,
+		SrcSession: c.SrcSession, ConnectSeq: c.ConnectSeq, Status: 11}
+	if k, err := rep.Encode(n.tx, wire.Head{Dst: h.Src, Src: n.mac, PeerIndex: c.SrcDstPeerIndex}, n.mode); err == nil {
+		ep.sendFrameLocked(n.tx[:k])
+		ep.counters.Inc(SendConnectReply)
+	}
+}
+
 // connectFrameLocked handles a CONNECT request or reply (§5.2–§5.4).
 func (ep *Endpoint) connectFrameLocked(frame []byte) {
 	n := ep.net
@@ -101,10 +150,14 @@ func (ep *Endpoint) connectFrameLocked(frame []byte) {
 	nic := macToNIC(h.Src)
 	if !c.IsReply {
 		ep.counters.Inc(RecvConnectRequest)
-		p := ep.wirePartnerLocked(nic, uint32(c.SrcEP))
+		if c.AppKey != ep.key {
+			ep.refuseConnectLocked(h, c)
+			return
+		}
+		p := ep.wirePartnerLocked(nic, uint32(c.SrcEP), true)
 		if p == nil {
 			ep.counters.Inc(DropBadPeerAddr)
-			return // unknown host: dropped silently, the requester times out
+			return // unknown host (or too many partners): dropped silently, the requester times out
 		}
 		w := p.w
 		w.reverse = c.SrcDstPeerIndex
@@ -115,7 +168,8 @@ func (ep *Endpoint) connectFrameLocked(frame []byte) {
 			}
 			w.nextRecv = wire.FirstSeq(w.nextRecv.Session())
 			w.lastAckedRecv = w.nextRecv
-			w.early, w.asm = nil, nil
+			ep.forgetEarlyLocked(w)
+			w.asm = nil
 		}
 		if w.trueSess != S || !w.sendSeqSet {
 			w.nextSend, w.nextAcked = wire.Seq(c.TargetRecvSeqStart), wire.Seq(c.TargetRecvSeqStart)
@@ -124,13 +178,9 @@ func (ep *Endpoint) connectFrameLocked(frame []byte) {
 		w.trueSess, w.backSess = S, S
 		w.closed = false
 		p.session = S
-		status := uint8(0)
-		if c.AppKey != ep.key {
-			status = 11
-		}
 		rep := wire.Connect{DstEP: c.SrcEP, SrcEP: uint8(ep.index), SrcDstPeerIndex: w.peerIdx, IsReply: true,
 			SrcSession: S, TargetSession: ep.session, TargetRecvSeqStart: uint16(w.nextRecv),
-			ConnectSeq: c.ConnectSeq, Status: status}
+			ConnectSeq: c.ConnectSeq}
 		if k, err := rep.Encode(n.tx, ep.headTo(w), n.mode); err == nil {
 			ep.sendFrameLocked(n.tx[:k])
 			ep.counters.Inc(SendConnectReply)

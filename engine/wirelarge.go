@@ -61,7 +61,7 @@ func (ep *Endpoint) startPullLocked(r *Request, src *pullSource) {
 		ep.completeLocked(r, st)
 		return
 	}
-	if src.pid != 0 && src.rdmaOffset == 0 && ep.readProcess != nil && !ep.readFallback.Load() {
+	if src.pid != 0 && src.rdmaOffset == 0 && ep.readProcess != nil && !ep.readFallback.Load() && ep.ownSenderLocked(src) {
 		// Same host: one copy, straight from the sender's memory.
 		if err := ep.readProcess(src.pid, src.addr, xfer, r.segs); err == nil {
 			ep.counters.Inc(DMASharedLarge)
@@ -97,6 +97,23 @@ func (ep *Endpoint) startPullLocked(r *Request, src *pullSource) {
 	if len(pl.blocks) > 1 {
 		ep.counters.Inc(PullRequestNotOnlyFirstBlock)
 	}
+}
+
+// ownSenderLocked reports whether the same-host extension of an RNDV names
+// the process that owns the sending endpoint's inbox: the only memory a
+// record may make this process read is its sender's (link.Origin).
+func (ep *Endpoint) ownSenderLocked(src *pullSource) bool {
+	o := ep.net.origin
+	p := src.partner
+	if o == nil || p == nil || p.nicID != ep.board.NICID || p.index > 255 {
+		return false
+	}
+	pid, ok := o.OwnerPID(uint8(p.index))
+	if !ok || pid != src.pid {
+		ep.counters.Inc(DropBadPeerAddr)
+		return false
+	}
+	return true
 }
 
 // appendBlockLocked requests the next block of a pull.
@@ -286,9 +303,17 @@ func (ep *Endpoint) servePullLocked(frame []byte) {
 		return
 	}
 	ep.counters.Inc(RecvPullRequest)
+	// Only a partner may pull, and only what was announced to it: PULLs
+	// from unknown sources get no answer at all (not even a NACK, which
+	// would go to a forgeable address).
+	p := ep.wirePartnerFrom(h.Src, rq.SrcEP)
+	if p == nil {
+		ep.counters.Inc(DropBadPeerAddr)
+		return
+	}
 	nack := func(why wire.Nack) {
 		nk := wire.NackMCP{SrcEP: rq.SrcEP, Nack: why, Handle: rq.Handle, Magic: rq.Magic}
-		if k, err := nk.Encode(n.tx, wire.Head{Dst: h.Src, Src: n.mac, PeerIndex: wire.UnknownPeerIndex}, n.mode); err == nil {
+		if k, err := nk.Encode(n.tx, wire.Head{Dst: p.w.mac, Src: n.mac, PeerIndex: p.w.reverse}, n.mode); err == nil {
 			ep.sendFrameLocked(n.tx[:k])
 			ep.counters.Inc(SendNackMCP)
 		}
@@ -309,17 +334,21 @@ func (ep *Endpoint) servePullLocked(frame []byte) {
 		return
 	}
 	wr := n.regions[rq.RDMAID]
+	// A region answers only the partner its RNDV went to, for the use
+	// the RNDV announced (the original does not check the seqnum).
+	if wr.partner != p || rq.RDMASeq != wr.regSeq {
+		ep.counters.Inc(DropPullBadRegion)
+		return
+	}
 	off0 := int64(rq.RDMAOffset % R)
 	start := int64(rq.FrameIndex)*int64(R) - off0 + int64(rq.FirstFrameOffset)
 	if start < 0 || start+int64(rq.RDMAOffset)+int64(rq.BlockLength) > int64(wr.length) {
 		ep.counters.Inc(DropPullBadOffsetLength)
 		return
 	}
-	var peerIdx uint16 = wire.UnknownPeerIndex
-	if p := ep.wirePartnerFrom(h.Src, rq.SrcEP); p != nil {
-		peerIdx = p.w.reverse
-	}
-	head := wire.Head{Dst: h.Src, Src: n.mac, PeerIndex: peerIdx}
+	// Replies go to the partner's known address (equal to the frame's
+	// source, by which it was found).
+	head := wire.Head{Dst: p.w.mac, Src: n.mac, PeerIndex: p.w.reverse}
 	left := rq.BlockLength
 	off := uint32(start)
 	for i := uint32(0); i < replies && left > 0; i++ {

@@ -44,6 +44,7 @@ type wireState struct {
 	lastSendAck   uint32
 	lastRecvAck   uint32
 	early         []earlyFrame
+	earlyBytes    int
 	asm           *mediumAsm // the partially received medium of seq nextRecv
 
 	connectSeq uint8
@@ -54,6 +55,9 @@ type wireState struct {
 	closed bool
 	// goneCheck: last time a same-host partner's process was looked for.
 	goneCheck time.Time
+	// lastActive: the timer pass's time when a frame last came from the
+	// partner or it last had work (wirereclaim.go).
+	lastActive time.Time
 }
 
 func newWireState(mac [6]byte, peerIdx uint16) *wireState {
@@ -81,6 +85,7 @@ func (w *wireState) reset(ses uint16) {
 type earlyFrame struct {
 	seq   wire.Seq
 	frag  int
+	local bool // came through the same-host link
 	frame []byte
 }
 

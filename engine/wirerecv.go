@@ -21,14 +21,18 @@ type seqFrame struct {
 	rndv    wire.Rndv
 	notify  wire.Notify
 
+	local     bool   // came through the same-host link
 	localPID  uint32 // same-host RNDV: the sender's process and buffer
 	localAddr uint64
 }
 
 // decodeSequenced decodes frame into f, which must be zero (filled in
 // place: the frame structure is large).
-func (ep *Endpoint) decodeSequenced(f *seqFrame, t wire.Type, frame []byte) error {
-	f.typ = t
+//
+// The same-host rendezvous extension is read only from frames of the
+// same-host link (local); its pid is checked when the message is pulled.
+func (ep *Endpoint) decodeSequenced(f *seqFrame, t wire.Type, frame []byte, local bool) error {
+	f.typ, f.local = t, local
 	var err error
 	m := ep.net.mode
 	switch t {
@@ -41,7 +45,7 @@ func (ep *Endpoint) decodeSequenced(f *seqFrame, t wire.Type, frame []byte) erro
 	case wire.TypeRndv:
 		f.head, f.rndv, err = wire.DecodeRndv(frame, m)
 		f.srcEP, f.seq, f.piggy, f.session = f.rndv.SrcEP, wire.Seq(f.rndv.Seq), wire.Seq(f.rndv.Piggyack), f.rndv.Session
-		if f.head.Src == ep.net.mac {
+		if local && f.head.Src == ep.net.mac {
 			f.localPID, f.localAddr, _ = wire.RndvLocal(frame)
 		}
 	case wire.TypeNotify:
@@ -53,11 +57,19 @@ func (ep *Endpoint) decodeSequenced(f *seqFrame, t wire.Type, frame []byte) erro
 
 // wirePartnerFrom returns the partner that sent a frame: identified by the
 // source MAC (robust, spec/wire.md §6.3) and its endpoint index.
+// A partner reclaimed while idle comes back from its tomb.
 func (ep *Endpoint) wirePartnerFrom(src [6]byte, srcEP uint8) *Partner {
-	p := ep.mu.partners[partnerKey{macToNIC(src), uint32(srcEP)}]
+	k := partnerKey{macToNIC(src), uint32(srcEP)}
+	p := ep.mu.partners[k]
 	if p == nil || p.w == nil {
-		return nil
+		if _, ok := ep.net.tombs[k]; !ok {
+			return nil
+		}
+		if p = ep.wirePartnerLocked(k.nicID, k.index, true); p == nil {
+			return nil
+		}
 	}
+	p.w.lastActive = ep.net.coarseNow
 	return p
 }
 
@@ -70,9 +82,9 @@ func nicToMAC(n uint64) [6]byte {
 }
 
 // sequencedLocked handles a TINY, SMALL, MEDIUM, RNDV or NOTIFY frame.
-func (ep *Endpoint) sequencedLocked(t wire.Type, frame []byte) {
+func (ep *Endpoint) sequencedLocked(t wire.Type, frame []byte, local bool) {
 	var f seqFrame
-	if err := ep.decodeSequenced(&f, t, frame); err != nil {
+	if err := ep.decodeSequenced(&f, t, frame, local); err != nil {
 		ep.counters.Inc(DropBadDataLen)
 		return
 	}
@@ -109,8 +121,9 @@ func (ep *Endpoint) sequencedLocked(t wire.Type, frame []byte) {
 	d := f.seq.Sub(w.nextRecv)
 	switch {
 	case d == 0:
-		ep.acceptLocked(p, &f)
-		ep.drainEarlyLocked(p)
+		if ep.acceptLocked(p, &f) {
+			ep.drainEarlyLocked(p)
+		}
 	case d <= earlyWindow:
 		ep.keepEarlyLocked(w, &f, frame)
 	default:
@@ -121,7 +134,7 @@ func (ep *Endpoint) sequencedLocked(t wire.Type, frame []byte) {
 }
 
 // keepEarlyLocked stores an out-of-order frame (sorted by seqnum, then
-// fragment; exact duplicates dropped).
+// fragment; exact duplicates dropped), within the bounds of bounds.go.
 func (ep *Endpoint) keepEarlyLocked(w *wireState, f *seqFrame, frame []byte) {
 	frag := 0
 	if f.typ == wire.TypeMedium {
@@ -139,10 +152,28 @@ func (ep *Endpoint) keepEarlyLocked(w *wireState, f *seqFrame, frame []byte) {
 			break
 		}
 	}
-	e := earlyFrame{seq: f.seq, frag: frag, frame: append([]byte(nil), frame...)}
+	if !ep.roomForEarlyLocked(w, d, len(frame)) {
+		return
+	}
+	i = min(i, len(w.early)) // room may have been made at the tail
+	e := earlyFrame{seq: f.seq, frag: frag, local: f.local, frame: append([]byte(nil), frame...)}
 	w.early = append(w.early, earlyFrame{})
 	copy(w.early[i+1:], w.early[i:])
 	w.early[i] = e
+	w.earlyBytes += len(frame)
+	ep.net.earlyBytes += len(frame)
+}
+
+// popEarlyLocked removes the first kept frame of w.
+func (ep *Endpoint) popEarlyLocked(w *wireState) {
+	k := len(w.early[0].frame)
+	w.early[0] = earlyFrame{}
+	w.early = w.early[1:]
+	w.earlyBytes -= k
+	ep.net.earlyBytes -= k
+	if len(w.early) == 0 {
+		w.early = nil
+	}
 }
 
 // drainEarlyLocked replays queued frames that became in-order, until no
@@ -153,85 +184,106 @@ func (ep *Endpoint) drainEarlyLocked(p *Partner) {
 		e := w.early[0]
 		d := e.seq.Sub(w.nextRecv)
 		if d > earlyWindow { // now behind us: stale
-			w.early = w.early[1:]
+			ep.popEarlyLocked(w)
 			continue
 		}
 		if d != 0 {
 			return
 		}
-		w.early = w.early[1:]
 		var f seqFrame
-		if err := ep.decodeSequenced(&f, wire.Type(e.frame[16]), e.frame); err != nil {
+		if err := ep.decodeSequenced(&f, wire.Type(e.frame[16]), e.frame, e.local); err != nil {
+			ep.popEarlyLocked(w)
 			continue
 		}
-		ep.acceptLocked(p, &f)
+		if !ep.acceptLocked(p, &f) {
+			return // no room for it yet: it stays
+		}
+		if p.w == w && len(w.early) > 0 && &w.early[0].frame[0] == &e.frame[0] {
+			ep.popEarlyLocked(w)
+		}
 	}
 }
 
 // acceptLocked processes the expected packet: a medium fragment is added to
-// the message being assembled; a complete message is matched.
-func (ep *Endpoint) acceptLocked(p *Partner, f *seqFrame) {
+// the message being assembled; a complete message is matched. It reports
+// false when the frame was refused for lack of room (the unexpected queue
+// is full): nothing changed, the frame is not acknowledged.
+func (ep *Endpoint) acceptLocked(p *Partner, f *seqFrame) bool {
 	w := p.w
 	var m *message
 	switch f.typ {
 	case wire.TypeTiny, wire.TypeSmall:
+		if !ep.roomForUnexpLocked(f.msg.Match, len(f.msg.Data)) {
+			return false
+		}
 		ep.advanceLocked(p)
 		if ep.deliverPostedLocked(p, f.msg.Match, f.msg.Data) {
-			return
+			return true
 		}
 		m = &message{class: classEager, matchInfo: f.msg.Match, length: uint32(len(f.msg.Data)), data: append([]byte(nil), f.msg.Data...),
 			src: partnerKey{p.nicID, p.index}, srcSession: w.trueSess}
 		ep.arrivalLocked(m)
-		return
+		return true
 	case wire.TypeMedium:
 		md := &f.medium
 		if w.asm == nil && md.FragSeq == 0 && uint32(len(md.Data)) == md.Length {
 			// A single-fragment medium: no assembly needed.
+			if !ep.roomForUnexpLocked(md.Match, len(md.Data)) {
+				return false
+			}
 			ep.advanceLocked(p)
 			if ep.deliverPostedLocked(p, md.Match, md.Data) {
-				return
+				return true
 			}
 			ep.arrivalLocked(&message{class: classEager, matchInfo: md.Match, length: md.Length,
 				data: append([]byte(nil), md.Data...), src: partnerKey{p.nicID, p.index}, srcSession: w.trueSess})
-			return
+			return true
 		}
 		if w.asm == nil {
+			// The assembly buffer counts as the message it will be.
+			if !ep.roomForUnexpLocked(md.Match, int(md.Length)) {
+				return false
+			}
 			w.asm = &mediumAsm{length: md.Length, data: make([]byte, md.Length), head: *md}
 		}
 		a := w.asm
 		bit := uint32(1) << md.FragSeq
 		off := md.Offset(ep.net.mode)
 		if md.Length != a.length || a.got&bit != 0 || off+len(md.Data) > len(a.data) {
-			return // duplicate or inconsistent fragment
+			return true // duplicate or inconsistent fragment: dropped
 		}
 		copy(a.data[off:], md.Data)
 		a.got |= bit
 		a.bytes += uint32(len(md.Data))
 		if a.bytes < a.length {
-			return
+			return true
 		}
 		w.asm = nil
 		ep.advanceLocked(p)
 		if ep.deliverPostedLocked(p, a.head.Match, a.data) {
-			return
+			return true
 		}
 		ep.arrivalLocked(&message{class: classEager, matchInfo: a.head.Match, length: a.length, data: a.data,
 			src: partnerKey{p.nicID, p.index}, srcSession: w.trueSess})
-		return
+		return true
 	case wire.TypeRndv:
 		r := f.rndv
+		if !ep.roomForUnexpLocked(r.Match, 0) {
+			return false
+		}
 		m = &message{class: classWireRndv, matchInfo: r.Match, length: r.MsgLength,
 			pullFrom: &pullSource{partner: p, rdmaID: r.RDMAID, rdmaSeq: r.RDMASeq, rdmaOffset: uint32(r.RDMAOffset), length: r.MsgLength,
 				pid: f.localPID, addr: f.localAddr}}
 	case wire.TypeNotify:
 		ep.advanceLocked(p)
-		ep.notifyLocked(f.notify)
-		return
+		ep.notifyLocked(p, f.notify)
+		return true
 	}
 	m.src = partnerKey{p.nicID, p.index}
 	m.srcSession = w.trueSess
 	ep.advanceLocked(p)
 	ep.arrivalLocked(m)
+	return true
 }
 
 // deliverPostedLocked gives an eager message straight from the frame to the
@@ -267,6 +319,7 @@ func (ep *Endpoint) advanceLocked(p *Partner) {
 		ep.sendAckLocked(p)
 	} else if w.ackDue.IsZero() {
 		w.ackDue = ackUnstamped
+		ep.activateLocked(p)
 	}
 }
 

@@ -120,6 +120,7 @@ func (ep *Endpoint) putSendLocked(s *wireSend) {
 // while the throttling window is full (§4.3).
 func (ep *Endpoint) postSeqLocked(p *Partner, s *wireSend) {
 	w := p.w
+	ep.activateLocked(p)
 	if len(w.throttled) > 0 || w.nextSend.Sub(w.nextAcked) >= throttleWindow {
 		w.throttled = append(w.throttled, s)
 		return
@@ -279,10 +280,15 @@ func (ep *Endpoint) freeRegionLocked(wr *wireRndv) {
 }
 
 // notifyLocked handles the receiver's "large message done" (§3.5.1).
-func (ep *Endpoint) notifyLocked(nt wire.Notify) {
+func (ep *Endpoint) notifyLocked(p *Partner, nt wire.Notify) {
 	wr := ep.net.regions[nt.RDMAID]
 	if wr == nil || wr.regSeq != nt.RDMASeq || wr.done {
 		return // duplicate or stale
+	}
+	if wr.partner != p {
+		// Only the receiver the RNDV went to ends the send.
+		ep.counters.Inc(DropPullBadRegion)
+		return
 	}
 	wr.done = true
 	wr.xfer = min(nt.TotalLength, wr.length)
@@ -358,6 +364,8 @@ func (ep *Endpoint) partnerUnreachableLocked(p *Partner) {
 	}
 	clear(ep.mu.unexp[len(kept):])
 	ep.mu.unexp = kept
+	ep.recountUnexpLocked()
+	ep.forgetEarlyLocked(w)
 	ses := (w.nextRecv.Session() + 0x4000) & 0xc000
 	mac, peerIdx, reverse, cs := w.mac, w.peerIdx, w.reverse, w.connectSeq
 	w.reset(ses)

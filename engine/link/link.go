@@ -68,6 +68,18 @@ type FDWaiter interface {
 	WaitFD(fd int, timeout time.Duration) error
 }
 
+// Origin is implemented by same-host links (shm), whose frames come from
+// processes of this host: OwnerPID returns the process that owns endpoint
+// index's inbox on this board (the inbox file is checked like every inbox:
+// a regular file of this user, not a link). The engine honours the
+// same-host rendezvous extension (a pid and an address to read a message
+// from) only for frames of such a link, and only when the announced pid is
+// the owner of the sending endpoint's inbox: a record can make a receiver
+// read the memory of its own sender, never of another process.
+type Origin interface {
+	OwnerPID(endpoint uint8) (pid uint32, ok bool)
+}
+
 // WaitBoth waits on two links of one endpoint at once when they allow it
 // (a FDWaiter and a Doorbell), else on the first alone for at most poll.
 func WaitBoth(a, b Link, timeout, poll time.Duration) error {

@@ -66,6 +66,7 @@ type peer struct {
 const statEvery = 4096
 
 var _ link.Link = (*Link)(nil)
+var _ link.Origin = (*Link)(nil)
 
 // Open creates this endpoint's inbox (replacing one left by a dead owner)
 // and returns the link.
@@ -280,7 +281,26 @@ func (l *Link) refreshLocked(ep uint8) *peer {
 
 var errBadInbox = errors.New("shm: invalid inbox file")
 
-// openPeer maps another endpoint's inbox after validating it.
+// OwnerPID implements link.Origin: the pid recorded in the header of
+// endpoint ep's current inbox (0, false when there is none or it is not
+// valid).
+func (l *Link) OwnerPID(ep uint8) (uint32, bool) {
+	l.peersMu.Lock()
+	defer l.peersMu.Unlock()
+	if l.peers == nil {
+		return 0, false
+	}
+	p := l.refreshLocked(ep)
+	if p == nil {
+		return 0, false
+	}
+	pid := ownerOf(p.r.mem)
+	return uint32(pid), pid > 0
+}
+
+// openPeer maps another endpoint's inbox after validating it: a regular
+// file of this user (an inbox planted by another user is never written
+// to nor believed), of a sane size.
 func openPeer(path string) (*peer, error) {
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -291,7 +311,7 @@ func openPeer(path string) (*peer, error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size < hdrSize || st.Size > hdrSize+1<<30 {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != uint32(os.Geteuid()) || st.Size < hdrSize || st.Size > hdrSize+1<<30 {
 		return nil, errBadInbox
 	}
 	mem, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
