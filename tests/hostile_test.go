@@ -602,8 +602,22 @@ func atkCounted(t *testing.T, counts map[string]int, label string) {
 // TestHostileRemoteRead: a remote host forges an RNDV carrying the
 // same-host extension (pid and address of an unrelated process holding a
 // secret), from the victim's own MAC and from its own; the victim's 1 MiB
-// receives must never get the secret.
+// receives must never get the secret. Also with OMX_DISABLE_SHARED=1, where
+// the victim takes frames from its own MAC off the network (this host's
+// traffic goes through it) and the extension must still be ignored.
 func TestHostileRemoteRead(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  []string
+	}{
+		{"shared", nil},
+		{"disable_shared", []string{"OMX_DISABLE_SHARED=1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { atkRemoteRead(t, tc.env) })
+	}
+}
+
+func atkRemoteRead(t *testing.T, env []string) {
 	n := nettest.New(t, nettest.Options{Hosts: 2})
 	tools := atkBuild(t)
 	v, x := n.Hosts[0], n.Hosts[1]
@@ -616,7 +630,7 @@ func TestHostileRemoteRead(t *testing.T) {
 	spid, saddr, secret := f[1], f[2], f[4]
 	t.Logf("secret holder pid %s: %s at %s", spid, secret, saddr)
 
-	victim := atkStartVictim(t, v, tools, nil, "recv", "-e", "0", "-k", strconv.Itoa(atkKey), "-t", "6",
+	victim := atkStartVictim(t, v, tools, env, "recv", "-e", "0", "-k", strconv.Itoa(atkKey), "-t", "6",
 		"-l", "1048576", "-n", "4", "-s", secret)
 
 	learned := atkForgerRun(t, x, tools, 30*time.Second, "connect", "-dst", atkMAC(v), "-ep", "0", "-key", strconv.Itoa(atkKey))
