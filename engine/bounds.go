@@ -16,13 +16,19 @@ package engine
 //	                                        (MX_PARAM_UNEXP_QUEUE_MAX)
 //	partners                              PartnersMax per endpoint      Drop Bad Peer Addr
 
-import "github.com/open-mx-go/open-mx-go/engine/wire"
+import (
+	"time"
+
+	"github.com/open-mx-go/open-mx-go/engine/wire"
+)
 
 const (
 	inboxFramesMax = 4096
-	inboxBytesMax  = 8 << 20
+	inboxBytesMax  = 4 << 20
 	earlyFramesMax = 512
-	earlyBytesMax  = 8 << 20
+	earlyBytesMax  = 4 << 20
+	// earlyPartnerMax is the share of earlyBytesMax one partner may hold.
+	earlyPartnerMax = earlyBytesMax / 2
 	// msgOverhead is what an unexpected message costs beyond its payload
 	// (the message and its queue entry), counted against the bound.
 	msgOverhead = 128
@@ -106,7 +112,7 @@ func (ep *Endpoint) forgetEarlyLocked(w *wireState) {
 // the new frame would be its furthest, the new frame is dropped instead.
 func (ep *Endpoint) roomForEarlyLocked(w *wireState, d uint16, size int) bool {
 	n := ep.net
-	if len(w.early) >= earlyFramesMax || w.earlyBytes+size > earlyBytesMax {
+	if len(w.early) >= earlyFramesMax || w.earlyBytes+size > earlyPartnerMax {
 		ep.counters.Inc(ExpEventQFull)
 		return false
 	}
@@ -161,5 +167,34 @@ func (ep *Endpoint) keepForLaterLocked(t wire.Type, frame []byte, local bool) bo
 		ep.counters.Inc(ExpEventQFull)
 		return false
 	}
+	return true
+}
+
+// nackRate and nackBurst bound the NACKs an endpoint sends in answer to
+// frames it refuses (a token bucket).
+const (
+	nackRate  = 1000
+	nackBurst = 100
+)
+
+// tokenBucket is a rate limiter on the timer pass's clock.
+type tokenBucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// take reports whether one more event may happen at now.
+func (b *tokenBucket) take(now time.Time) bool {
+	if b.last.IsZero() {
+		b.tokens, b.last = nackBurst, now
+	}
+	if d := now.Sub(b.last); d > 0 {
+		b.tokens = min(nackBurst, b.tokens+d.Seconds()*nackRate)
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
 	return true
 }

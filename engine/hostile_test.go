@@ -306,6 +306,15 @@ func TestPullByWrongPeer(t *testing.T) {
 	}
 	buf := make([]byte, len(src))
 	r, _ := b.Recv([][]byte{buf}, 5, ^uint64(0), 0, false)
+	// Forged replies to B's pull (handles are easy to guess) never fill
+	// its buffer: only A may.
+	junk := bytes.Repeat([]byte{0xee}, mode.ReplyMax)
+	for h := uint32(1); h <= 2; h++ {
+		for i := 0; i < mode.PerBlock*pullBlocksMax; i++ {
+			at.send(&wire.PullReply{FrameSeq: uint8(i), FrameLength: uint16(len(junk)), MsgOffset: uint32(i * mode.ReplyMax),
+				Handle: h, Magic: 2 ^ link.PullMagic, Data: junk}, nicC, nicB)
+		}
+	}
 	stopB := pump(b)
 	defer stopB()
 	if st, ok, _ := b.Wait(r.Handle(), 10000); !ok || st.Code != StatusSuccess || !bytes.Equal(buf, src) {

@@ -131,6 +131,9 @@ func (ep *Endpoint) refuseConnectLocked(h wire.Head, c wire.Connect) {
 		ep.counters.Inc(DropBadPeerAddr)
 		return
 	}
+	if !n.nacks.take(n.coarseNow) {
+		return // refusals are rate-limited like NACKs
+	}
 	rep := wire.Connect{DstEP: c.SrcEP, SrcEP: uint8(ep.index), SrcDstPeerIndex: idx, IsReply: true,
 		SrcSession: c.SrcSession, ConnectSeq: c.ConnectSeq, Status: 11}
 	if k, err := rep.Encode(n.tx, wire.Head{Dst: h.Src, Src: n.mac, PeerIndex: c.SrcDstPeerIndex}, n.mode); err == nil {

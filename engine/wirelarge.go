@@ -150,7 +150,7 @@ func (ep *Endpoint) sendPullLocked(pl *pull, b *pullBlock) {
 // pullReplyLocked stores pulled data (§3.5.4).
 func (ep *Endpoint) pullReplyLocked(frame []byte) {
 	n := ep.net
-	_, pr, err := wire.DecodePullReply(frame, n.mode)
+	h, pr, err := wire.DecodePullReply(frame, n.mode)
 	if err != nil {
 		ep.counters.Inc(DropBadDataLen)
 		return
@@ -162,6 +162,11 @@ func (ep *Endpoint) pullReplyLocked(frame []byte) {
 	}
 	pl := n.pullsByHandle[pr.Handle]
 	if pl == nil || len(pl.blocks) == 0 {
+		ep.counters.Inc(DropPullReplyBadWireHandle)
+		return
+	}
+	if p := pl.src.partner; p.w == nil || h.Src != p.w.mac {
+		// Only the sender of the message fills the buffer.
 		ep.counters.Inc(DropPullReplyBadWireHandle)
 		return
 	}
@@ -247,7 +252,7 @@ func (ep *Endpoint) endPullLocked(pl *pull, st Status) {
 
 // nackMCPLocked fails the pull a NACK_MCP refers to.
 func (ep *Endpoint) nackMCPLocked(frame []byte) {
-	_, nk, err := wire.DecodeNackMCP(frame, ep.net.mode)
+	h, nk, err := wire.DecodeNackMCP(frame, ep.net.mode)
 	if err != nil {
 		ep.counters.Inc(DropBadDataLen)
 		return
@@ -255,7 +260,7 @@ func (ep *Endpoint) nackMCPLocked(frame []byte) {
 	ep.counters.Inc(RecvNackMCP)
 	pl := ep.net.pullsByHandle[nk.Handle]
 	st, ok := nackStatus(nk.Nack)
-	if pl == nil || !ok || nk.Magic != uint32(ep.index)^link.PullMagic {
+	if pl == nil || !ok || nk.Magic != uint32(ep.index)^link.PullMagic || pl.src.partner.w == nil || h.Src != pl.src.partner.w.mac {
 		ep.counters.Inc(DropNackMCPBadWireHandle)
 		return
 	}
@@ -312,6 +317,9 @@ func (ep *Endpoint) servePullLocked(frame []byte) {
 		return
 	}
 	nack := func(why wire.Nack) {
+		if !n.nacks.take(n.coarseNow) {
+			return
+		}
 		nk := wire.NackMCP{SrcEP: rq.SrcEP, Nack: why, Handle: rq.Handle, Magic: rq.Magic}
 		if k, err := nk.Encode(n.tx, wire.Head{Dst: p.w.mac, Src: n.mac, PeerIndex: p.w.reverse}, n.mode); err == nil {
 			ep.sendFrameLocked(n.tx[:k])

@@ -401,7 +401,14 @@ func (ep *Endpoint) handleAckLocked(p *Partner, a wire.Seq) {
 }
 
 // sendNackLibLocked refuses a packet (§4.7).
+//
+// NACKs answer frames from anyone (a wrong session is all they show), so
+// they are rate-limited: a flood of forged frames makes at most
+// nackRate NACKs a second (the rest are dropped and counted).
 func (ep *Endpoint) sendNackLibLocked(h wire.Head, srcEP uint8, seq uint16, why wire.Nack) {
+	if !ep.net.nacks.take(ep.net.coarseNow) {
+		return
+	}
 	nk := wire.NackLib{SrcEP: uint8(ep.index), Nack: why, DstEP: srcEP, PeerIndex: h.PeerIndex, Seq: seq}
 	n, err := nk.Encode(ep.net.tx, wire.Head{Dst: h.Src, Src: ep.net.mac, PeerIndex: wire.UnknownPeerIndex}, ep.net.mode)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/open-mx-go/open-mx-go/engine/link"
+	"github.com/open-mx-go/open-mx-go/tests/testlib"
 )
 
 var mac = [6]byte{0x02, 0x11, 0x22, 0x33, 0x44, 0x55}
@@ -822,4 +823,42 @@ func TestPeerCrashAndRestart(t *testing.T) {
 	if s := tx.Stats(); s.PeersReopened != 1 {
 		t.Errorf("stats %+v", s)
 	}
+}
+
+// An inbox planted by another user (a valid one, of a live process) is
+// never written to, and its owner pid never believed (link.Origin): the
+// same-host rendezvous extension cannot name a process through it.
+func TestForeignUserInbox(t *testing.T) {
+	if os.Geteuid() != 0 {
+		testlib.Skip(t, "needs root to create a file of another user")
+	}
+	dir := t.TempDir()
+	a := mustOpen(t, cfgFor(dir, 1))
+	b := mustOpen(t, cfgFor(dir, 2))
+	if pid, ok := a.OwnerPID(2); !ok || pid != uint32(os.Getpid()) {
+		t.Fatalf("owner of an inbox of this user: %d %v", pid, ok)
+	}
+	path := filepath.Join(dir, "omx-t-eth9-3")
+	mem := make([]byte, hdrSize+1<<16)
+	initHeader(mem, 1<<16, testMTU, 1) // "owned" by init, alive
+	if err := os.WriteFile(path, mem, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if pid, ok := a.OwnerPID(3); ok {
+		t.Fatalf("owner pid %d believed from another user's inbox", pid)
+	}
+	if err := a.Send(frame(ptTiny, 3, 9, 64)); err != nil {
+		t.Fatal(err)
+	}
+	if s := a.Stats(); s.BadPeers == 0 {
+		t.Errorf("stats %+v: the foreign inbox was not refused", s)
+	}
+	got, _ := os.ReadFile(path)
+	if !bytes.Equal(got, mem) {
+		t.Error("a frame was written into another user's inbox")
+	}
+	_ = b
 }
