@@ -194,6 +194,7 @@ type Engine struct {
 	// endpoint open, sends need not look for another one of this process.
 	open atomic.Int32
 
+	peerIdx   map[uint64]uint16 // index of each nic in the peer table
 	endpoints table[*Endpoint]
 	requests  table[*Request]
 	partners  table[*Partner]
@@ -226,6 +227,7 @@ type slotKey struct{ board, index uint32 }
 func New(cfg Config) *Engine {
 	cfg.setDefaults()
 	e := &Engine{cfg: cfg, slots: make(map[slotKey]*Endpoint)}
+	e.reindexLocked()
 	e.partners.genMask = partnerGenMask
 	// Endpoint and request handles keep their top two bits clear, for the
 	// kind tags the C boundary adds.
@@ -246,6 +248,7 @@ func (e *Engine) SetConfig(cfg Config) {
 	cfg.setDefaults()
 	e.mu.Lock()
 	e.cfg = cfg
+	e.reindexLocked()
 	e.mu.Unlock()
 }
 
@@ -311,19 +314,29 @@ func (e *Engine) PeerTable() []Peer {
 func (e *Engine) SetPeers(peers []Peer) {
 	e.mu.Lock()
 	e.cfg.Peers = append([]Peer(nil), peers...)
+	e.reindexLocked()
 	e.mu.Unlock()
 }
 
-// peerIndex returns the index of nic in the peer table.
+// reindexLocked rebuilds the nic -> peer table index map after the table
+// changed (names do not change indexes).
+func (e *Engine) reindexLocked() {
+	ps := e.peersLocked()
+	e.peerIdx = make(map[uint64]uint16, len(ps))
+	for i, p := range ps {
+		if _, dup := e.peerIdx[p.NICID]; !dup {
+			e.peerIdx[p.NICID] = uint16(i)
+		}
+	}
+}
+
+// peerIndex returns the index of nic in the peer table (a map lookup:
+// frames from the wire ask it).
 func (e *Engine) peerIndex(nic uint64) (uint16, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for i, p := range e.peersLocked() {
-		if p.NICID == nic {
-			return uint16(i), true
-		}
-	}
-	return 0, false
+	i, ok := e.peerIdx[nic]
+	return i, ok
 }
 
 // HostnameToNICID looks a host name up in the peer table.

@@ -52,6 +52,7 @@ type netState struct {
 	tombSeq       uint64
 	coarseNow     time.Time // the time of the last timer pass
 	nextReclaim   time.Time
+	noVictimUntil time.Time   // roomForPartnerLocked found nothing to reclaim
 	nacks         tokenBucket // NACKs to refused frames (bounds.go)
 	scratch       []byte
 	zombies       int

@@ -23,6 +23,7 @@ import "time"
 const (
 	partnerQuiet  = 10 * time.Second // idle time before a partner may be reclaimed
 	reclaimPeriod = 10 * time.Second // period of the reclaim sweep
+	victimRescan  = time.Second      // a full table is scanned again after this
 )
 
 // partnerTomb is what remains of a reclaimed partner.
@@ -138,7 +139,14 @@ func (ep *Endpoint) roomForPartnerLocked() bool {
 	if len(ep.mu.partners) < ep.partnersMax {
 		return true
 	}
-	now := ep.net.coarseNow
+	n := ep.net
+	now := n.coarseNow
+	if now.Before(n.noVictimUntil) {
+		// A scan found nothing reclaimable a moment ago: a flood of new
+		// partners is refused without a scan per frame.
+		ep.counters.Inc(DropBadPeerAddr)
+		return false
+	}
 	var victim *Partner
 	for _, p := range ep.mu.partners {
 		if (victim == nil || p.w != nil && p.w.lastActive.Before(victim.w.lastActive)) && ep.reclaimableLocked(p, now) {
@@ -146,6 +154,7 @@ func (ep *Endpoint) roomForPartnerLocked() bool {
 		}
 	}
 	if victim == nil {
+		n.noVictimUntil = now.Add(victimRescan)
 		ep.counters.Inc(DropBadPeerAddr)
 		return false
 	}

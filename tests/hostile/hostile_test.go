@@ -1,4 +1,4 @@
-package tests
+package hostile
 
 // Hostile peers (issue 9, DESIGN.md §9 and §10 item 6): a forger
 // (tests/forger) in a second network namespace sends what an attacker on
