@@ -44,6 +44,7 @@ type netState struct {
 	regSeq        [256]uint8
 	nextReg       int
 	nextHostQuery time.Time
+	hq            hostQueries // host-name queries (wirehost.go)
 	pullSeq       uint32
 	pullsByHandle map[uint32]*pull
 	earlyBytes    int                         // bytes of out-of-order frames kept, all partners

@@ -55,11 +55,21 @@ the node state directory (OMX_RUNDIR), asks nameless peers for their host
 names every 5 s, answers host-name queries, and sends NACK_LIB
 (ENDPT_CLOSED, BAD_ENDPT) for connect requests and messages aimed at
 endpoints that are not open on this host. Stops cleanly on SIGTERM/SIGINT.
+Frames are not authenticated, so: an announcement counts only if the nic
+id it announces is its source address; a new peer is admitted on its
+second announcement within 10 minutes, 32 at once then one per 250 ms, at
+most 128 waiting for their names (the oldest gives way) and 768 in all;
+a discovered peer that never answers its host queries leaves the table 2
+minutes after it came, one that answered after 10 minutes without news
+(peers of the static peers file never leave); a host reply counts only
+if it answers one of our queries (random magic, 5 s) and names a peer
+without a name; log lines about refused frames are rate-limited (per kind,
+one per 10 s with the number held back).
 Adapted from Open-MX, where there is no kernel module: the original takes
 no options and always logs to %s; here -f/-d/-l/-p/-v exist, a
 second instance refuses to start (pid file lock), and the daemon itself
 answers host queries and sends NACKs (the kernel did it in Open-MX).
-Configuration: OMX_IFNAMES, OMX_HOSTNAME, OMX_RUNDIR, OMX_CONFIG.
+Configuration: OMX_IFNAMES, OMX_HOSTNAME, OMX_RUNDIR, OMX_PEERS_FILE, OMX_CONFIG.
 `
 
 type options struct {

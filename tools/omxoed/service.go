@@ -4,12 +4,18 @@ package main
 
 // Per-board work of omxoed: discovery on the board's raw endpoint
 // (spec/wire.md §6.6) in one goroutine, the service socket (host-name
-// queries and replies, NACK_LIB) in another.
+// queries and replies, NACK_LIB) in another; one more goroutine keeps the
+// published peer table (aging, reloads). What the wire may make omxoed do
+// is bounded (issue 9 §4): see discovery.go for the peer table, hostReply
+// for names, ratelog.go for the log; every frame received makes at most
+// one frame sent (a host reply, a NACK), and announcements at most one
+// broadcast per second.
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log"
 	"math/rand/v2"
 	"os"
@@ -17,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/open-mx-go/open-mx-go/compat"
@@ -27,33 +34,68 @@ import (
 	"github.com/open-mx-go/open-mx-go/tools/internal/nodeinfo"
 )
 
-// Timing and limits (spec/tools.md §6, spec/wire.md §6.5–6.6).
+// Timing and limits (spec/tools.md §6, spec/wire.md §6.5–6.6; the limits
+// of discovery are in discovery.go).
 const (
 	burstCount     = 8
 	burstInterval  = 1000 * time.Millisecond
 	longInterval   = 180000 * time.Millisecond
 	hostQueryEvery = 5 * time.Second
-	boardsProbed   = 8
-	endpointMax    = 32 // endpoints per board (OMX_INFO_ENDPOINT_MAX)
+	// hostReplyWindow is how long a host query stays outstanding: a reply
+	// is accepted only from a peer asked that recently, echoing the
+	// query's random magic.
+	hostReplyWindow = hostQueryEvery
+	// queriesPerPass bounds the host queries a board sends per pass.
+	queriesPerPass = 64
+	// reverseMax bounds the reverse indexes a board remembers.
+	reverseMax   = 2 * node.PeerMax
+	boardsProbed = 8
+	endpointMax  = 32 // endpoints per board (OMX_INFO_ENDPOINT_MAX)
 	// refreshEvery is how often the held endpoint indexes are re-read to
 	// update the service socket's filter.
 	refreshEvery = 200 * time.Millisecond
+	// maintainEvery is the period of the table upkeep: reloading the
+	// published table and the static peers file, aging, log summaries.
+	maintainEvery = time.Second
 )
+
+// stats counts what omxoed refused; the log reports them.
+type stats struct {
+	mismatch, malformed, rateLimited, full, evicted, aged atomic.Uint64
+	unsolicited, badMagic, badName, groupSource           atomic.Uint64
+}
+
+func (s *stats) String() string {
+	return fmt.Sprintf("announcements: %d with a nic id that is not their source, %d malformed, %d rate-limited, %d refused (table full); "+
+		"peers: %d evicted, %d aged out; host frames: %d unsolicited replies, %d replies with a wrong magic, %d with a bad name, %d queries from a group address",
+		s.mismatch.Load(), s.malformed.Load(), s.rateLimited.Load(), s.full.Load(), s.evicted.Load(), s.aged.Load(),
+		s.unsolicited.Load(), s.badMagic.Load(), s.badName.Load(), s.groupSource.Load())
+}
 
 // daemon is the state shared by the boards.
 type daemon struct {
 	cfg     compat.Config
 	log     *log.Logger
+	rl      *rateLog
 	verbose bool
 	serial  uint32
 	reg     *node.Registry
+	stats   stats
 
 	boards []*board
 	failed chan error // first fatal error of a board goroutine
 	quit   chan struct{}
 	wg     sync.WaitGroup
 
-	tableMu sync.Mutex // serializes read-modify-write of the published table
+	// mu guards what follows, and serializes the read-modify-write of
+	// the published table.
+	mu        sync.Mutex
+	disc      *discovery
+	pub       []node.Peer    // the published table as last read or written
+	pubIndex  map[uint64]int // nic id -> index in pub
+	full      bool           // an admission failed for lack of room
+	watcher   *node.Watcher
+	staticMod time.Time // modification time of the static peers file read
 }
 
 // board is one managed board.
@@ -64,21 +106,31 @@ type board struct {
 	raw   link.Link
 	claim *node.Claim
 	sock  *serviceSock
+	name  atomic.Pointer[string] // host name, re-read every maintainEvery
 
-	mu       sync.Mutex
-	serials  map[uint64]uint32 // discovered peers and their serials
-	reverse  map[uint64]uint16 // our index in each peer's table, when known
-	queryNow chan struct{}     // ask the nameless peers at once
+	mu        sync.Mutex
+	reverse   map[uint64]uint16    // our index in each peer's table, when known
+	queries   map[uint64]querySent // outstanding host queries
+	queryNext int                  // table index from which the next pass asks
+	queryNow  chan uint64          // newly admitted peers, to ask at once
+}
+
+// querySent is an outstanding host query.
+type querySent struct {
+	at    time.Time
+	magic uint32
 }
 
 func newDaemon(cfg compat.Config, lg *log.Logger, verbose bool) *daemon {
 	return &daemon{
 		cfg:     cfg,
 		log:     lg,
+		rl:      newRateLog(lg),
 		verbose: verbose,
 		serial:  rand.Uint32(),
 		failed:  make(chan error, 1),
 		quit:    make(chan struct{}),
+		watcher: node.NewWatcher(cfg.RunDir),
 	}
 }
 
@@ -121,11 +173,24 @@ func (d *daemon) start() error {
 		return errors.New("No NICs found")
 	}
 	d.log.Printf("Now managing %d NICs...", len(d.boards))
+	var own []uint64
+	for _, b := range boards {
+		own = append(own, b.NICID)
+	}
+	now := time.Now()
+	d.mu.Lock()
+	d.disc = newDiscovery(own, now)
+	d.loadStaticLocked()
+	d.reloadLocked(now)
+	d.disc.adopt(d.pub, now)
+	d.mu.Unlock()
 	for _, b := range d.boards {
 		if err := d.publishLocal(b); err != nil {
 			return fmt.Errorf("Cannot publish the peer table: %v", err)
 		}
 	}
+	d.wg.Add(1)
+	go func() { defer d.wg.Done(); d.maintain() }()
 	for _, b := range d.boards {
 		d.wg.Add(2)
 		go func() { defer d.wg.Done(); b.discover() }()
@@ -147,10 +212,11 @@ func (d *daemon) openBoard(cb compat.Board) (*board, error) {
 	}
 	b := &board{
 		d: d, b: cb, mac: wire.MACFromNICID(cb.NICID), raw: raw, claim: claim,
-		serials:  map[uint64]uint32{},
 		reverse:  map[uint64]uint16{},
-		queryNow: make(chan struct{}, 1),
+		queries:  map[uint64]querySent{},
+		queryNow: make(chan uint64, queriesPerPass),
 	}
+	b.readName()
 	b.sock, err = openServiceSock(cb.IfName, b.mac, b.openIndexes())
 	if err != nil {
 		raw.Close()
@@ -171,91 +237,157 @@ func (d *daemon) stop() {
 		b.sock.close()
 		b.claim.Release()
 	}
-}
-
-// publishLocal puts the board itself in the published peer table, with its
-// host name, and marks the table configured.
-func (d *daemon) publishLocal(b *board) error {
-	d.tableMu.Lock()
-	defer d.tableMu.Unlock()
-	if err := compat.UpdatePublishedPeer(d.cfg.RunDir, b.b.NICID, b.hostname(), true); err != nil {
-		return err
+	if d.disc != nil {
+		d.log.Printf("Dropped: %v", &d.stats)
 	}
-	return d.writeStateLocked()
 }
 
-// addPeer adds a discovered peer, without a name, to the published table.
-func (d *daemon) addPeer(nic uint64) error {
-	d.tableMu.Lock()
-	defer d.tableMu.Unlock()
-	if err := compat.UpdatePublishedPeer(d.cfg.RunDir, nic, "", false); err != nil {
-		return err
-	}
-	return d.writeStateLocked()
-}
-
-// writeStateLocked sets the peer-table state as tools.md §6 step 4 says:
-// configured, version 1, size = the peers known + 1, mapper id 0.
-func (d *daemon) writeStateLocked() error {
-	peers, _, _ := node.ReadPeerTable(d.cfg.RunDir)
-	return nodeinfo.WriteState(d.cfg.RunDir, nodeinfo.TableState{Configured: true, Version: 1, Size: uint32(len(peers)) + 1})
-}
-
-// namePeer records a peer's host name if the peer is in the table.
-func (d *daemon) namePeer(nic uint64, name string) (bool, error) {
-	d.tableMu.Lock()
-	defer d.tableMu.Unlock()
-	peers, _, err := node.ReadPeerTable(d.cfg.RunDir)
-	if err != nil {
-		return false, err
-	}
-	for _, p := range peers {
-		if p.NICID == nic {
-			if p.Hostname == name {
-				return false, nil
-			}
-			return true, compat.UpdatePublishedPeer(d.cfg.RunDir, nic, name, true)
-		}
-	}
-	return false, nil
-}
-
-// table returns the published peer table (nil when there is none).
-func (d *daemon) table() []node.Peer {
-	peers, _, err := node.ReadPeerTable(d.cfg.RunDir)
-	if err != nil {
-		return nil
-	}
-	return peers
-}
-
-// peerIndex is nic's index in the published table, or the unknown index.
-func peerIndex(peers []node.Peer, nic uint64) uint16 {
-	for i, p := range peers {
-		if p.NICID == nic {
-			return uint16(i)
-		}
-	}
-	return wire.UnknownPeerIndex
-}
-
-// hostname is the board's current host name: the override recorded by
-// omx_hostname -n / mx_raw_set_hostname, else the default.
-func (b *board) hostname() string {
-	if name, err := compat.ReadBoardHostname(b.d.cfg.RunDir, b.b.IfName); err == nil {
-		return name
-	}
-	return b.b.Hostname
-}
-
-func (b *board) quitting() bool {
+func (d *daemon) quitting() bool {
 	select {
-	case <-b.d.quit:
+	case <-d.quit:
 		return true
 	default:
 		return false
 	}
 }
+
+// maintain keeps the tables up to date until the daemon stops.
+func (d *daemon) maintain() {
+	t := time.NewTicker(maintainEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.quit:
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		for _, b := range d.boards {
+			b.readName()
+		}
+		d.mu.Lock()
+		d.loadStaticLocked()
+		if _, changed, _ := d.watcher.Poll(); changed {
+			d.reloadLocked(now)
+		}
+		if gone := d.disc.expire(now); len(gone) > 0 {
+			d.stats.aged.Add(uint64(len(gone)))
+			if err := d.updateTableLocked(func(peers []node.Peer) ([]node.Peer, error) { return without(peers, gone), nil }); err != nil {
+				d.rl.printf(now, "table", "Cannot update the peer table: %v", err)
+			}
+			for _, nic := range gone {
+				d.rl.printf(now, "aged", "Peer %s removed from the table: no answer to its host queries within %v, or nothing heard from it for %v",
+					node.FormatMAC(nic), unansweredTTL, silentTTL)
+			}
+		}
+		d.mu.Unlock()
+		d.rl.flush(now)
+	}
+}
+
+// loadStaticLocked (re)reads the static peers file when it changed: its
+// peers are never aged and never renamed from the wire.
+func (d *daemon) loadStaticLocked() {
+	fi, err := os.Stat(d.cfg.PeersFile)
+	if err != nil {
+		if !d.staticMod.IsZero() {
+			d.disc.setStatic(nil)
+			d.staticMod = time.Time{}
+		}
+		return
+	}
+	if fi.ModTime().Equal(d.staticMod) {
+		return
+	}
+	d.staticMod = fi.ModTime()
+	peers, err := node.LoadPeersFile(d.cfg.PeersFile)
+	if err != nil {
+		d.log.Printf("Ignoring the static peers file: %v", err)
+		peers = nil
+	}
+	d.disc.setStatic(peers)
+}
+
+// reloadLocked reads the published table into d.pub.
+func (d *daemon) reloadLocked(now time.Time) {
+	peers, _, err := node.ReadPeerTable(d.cfg.RunDir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		d.rl.printf(now, "table", "Cannot read the peer table: %v", err)
+		return
+	}
+	d.setPubLocked(peers)
+	d.disc.sync(peers, now)
+}
+
+func (d *daemon) setPubLocked(peers []node.Peer) {
+	d.pub = peers
+	d.pubIndex = make(map[uint64]int, len(peers))
+	for i, p := range peers {
+		d.pubIndex[p.NICID] = i
+	}
+}
+
+// errTableFull is returned when the published table has no room.
+var errTableFull = fmt.Errorf("peer table full (%d peers)", node.PeerMax)
+
+// updateTableLocked applies f to the published table as it is on disk
+// and publishes the result, with the table state of tools.md §6 step 4:
+// configured, version 1, size = the peers known + 1, mapper id 0.
+func (d *daemon) updateTableLocked(f func([]node.Peer) ([]node.Peer, error)) error {
+	peers, _, err := node.ReadPeerTable(d.cfg.RunDir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	peers, err = f(peers)
+	if err != nil {
+		return err
+	}
+	if err := node.WritePeerTable(d.cfg.RunDir, peers); err != nil {
+		return err
+	}
+	d.setPubLocked(peers)
+	return nodeinfo.WriteState(d.cfg.RunDir, nodeinfo.TableState{Configured: true, Full: d.full, Version: 1, Size: uint32(len(peers)) + 1})
+}
+
+// without returns peers without the nic ids of gone.
+func without(peers []node.Peer, gone []uint64) []node.Peer {
+	return slices.DeleteFunc(peers, func(p node.Peer) bool { return slices.Contains(gone, p.NICID) })
+}
+
+// publishLocal puts the board itself in the published peer table, with its
+// host name, and marks the table configured.
+func (d *daemon) publishLocal(b *board) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	name := b.hostname()
+	return d.updateTableLocked(func(peers []node.Peer) ([]node.Peer, error) {
+		for i := range peers {
+			if peers[i].NICID == b.b.NICID {
+				peers[i].Hostname = name
+				return peers, nil
+			}
+		}
+		if len(peers) >= node.PeerMax {
+			return nil, errTableFull
+		}
+		return append(peers, node.Peer{NICID: b.b.NICID, Hostname: name}), nil
+	})
+}
+
+// hostname is the board's current host name: the override recorded by
+// omx_hostname -n / mx_raw_set_hostname, else the default.
+func (b *board) hostname() string { return *b.name.Load() }
+
+// readName re-reads the board's host name.
+func (b *board) readName() {
+	name := b.b.Hostname
+	if n, err := compat.ReadBoardHostname(b.d.cfg.RunDir, b.b.IfName); err == nil {
+		name = n
+	}
+	b.name.Store(&name)
+}
+
+func (b *board) quitting() bool { return b.d.quitting() }
 
 // discover runs the announcement algorithm of spec/wire.md §6.6.
 func (b *board) discover() {
@@ -300,7 +432,9 @@ func (b *board) discover() {
 			if n == 0 {
 				break
 			}
-			if b.announced(buf[:n]) {
+			if b.announced(buf[:n], time.Now()) {
+				// At most one burst at a time, whatever the number of
+				// frames: one announcement per burstInterval.
 				count = burstCount
 				if lim := time.Now().Add(burstInterval); next.After(lim) {
 					next = lim
@@ -312,29 +446,70 @@ func (b *board) discover() {
 
 // announced handles a received announcement; it reports whether a burst of
 // announcements must follow (a new or restarted peer).
-func (b *board) announced(frame []byte) bool {
-	_, ann, err := wire.DecodeDiscovery(frame, wire.Mode{})
-	if err != nil || ann.NICID == b.b.NICID {
+func (b *board) announced(frame []byte, now time.Time) bool {
+	d := b.d
+	h, ann, err := wire.DecodeDiscovery(frame, wire.Mode{})
+	if err != nil {
+		d.stats.malformed.Add(1)
+		d.rl.printf(now, "malformed", "NIC %d (%s): malformed announcement from %s dropped: %v (%d so far)",
+			b.b.Index, b.b.IfName, frameSource(frame), err, d.stats.malformed.Load())
 		return false
 	}
-	b.mu.Lock()
-	old, known := b.serials[ann.NICID]
-	b.serials[ann.NICID] = ann.Serial
-	b.mu.Unlock()
-	switch {
-	case !known:
-		if err := b.d.addPeer(ann.NICID); err != nil {
-			b.d.log.Printf("Cannot add peer %s: %v", node.FormatMAC(ann.NICID), err)
-			return true
+	src := wire.NICIDFromMAC(h.Src)
+	d.mu.Lock()
+	_, published := d.pubIndex[ann.NICID]
+	v := d.disc.announce(src, ann.NICID, ann.Serial, published, now)
+	var pubErr error
+	if v == annAdmitted {
+		evicted := slices.Clone(d.disc.lastEvicts)
+		d.stats.evicted.Add(uint64(len(evicted)))
+		pubErr = d.updateTableLocked(func(peers []node.Peer) ([]node.Peer, error) {
+			peers = without(peers, evicted)
+			if len(peers) >= node.PeerMax {
+				return nil, errTableFull
+			}
+			return append(peers, node.Peer{NICID: ann.NICID}), nil
+		})
+		if pubErr != nil {
+			d.disc.forget(ann.NICID)
+			if errors.Is(pubErr, errTableFull) {
+				d.full = true
+				v = annFull
+			}
 		}
-		b.d.log.Printf("NIC %d (%s): found peer %s", b.b.Index, b.b.IfName, node.FormatMAC(ann.NICID))
-		select {
-		case b.queryNow <- struct{}{}:
-		default:
+	} else if v == annFull {
+		d.full = true
+	}
+	d.mu.Unlock()
+	nic := node.FormatMAC(ann.NICID)
+	switch v {
+	case annMismatch:
+		d.stats.mismatch.Add(1)
+		d.rl.printf(now, "mismatch", "NIC %d (%s): announcement of %s from %s dropped: the nic id is not the source address (%d so far)",
+			b.b.Index, b.b.IfName, nic, node.FormatMAC(src), d.stats.mismatch.Load())
+	case annRateLimited:
+		d.stats.rateLimited.Add(1)
+		d.rl.printf(now, "ratelimit", "NIC %d (%s): new peer %s refused: more than %d new peers, then one per %v (%d refused so far)",
+			b.b.Index, b.b.IfName, nic, admitBurst, admitEvery, d.stats.rateLimited.Load())
+	case annFull:
+		d.stats.full.Add(1)
+		d.rl.printf(now, "full", "NIC %d (%s): new peer %s refused: peer table full (%d refused so far)",
+			b.b.Index, b.b.IfName, nic, d.stats.full.Load())
+	case annAdmitted:
+		if pubErr != nil {
+			d.rl.printf(now, "table", "Cannot add peer %s: %v", nic, pubErr)
+			return false
+		}
+		d.rl.printf(now, "found", "NIC %d (%s): found peer %s", b.b.Index, b.b.IfName, nic)
+		for _, o := range d.boards {
+			select {
+			case o.queryNow <- ann.NICID:
+			default: // asked at the next pass
+			}
 		}
 		return true
-	case old != ann.Serial:
-		b.d.log.Printf("NIC %d (%s): peer %s restarted", b.b.Index, b.b.IfName, node.FormatMAC(ann.NICID))
+	case annRestarted:
+		d.rl.printf(now, "restarted", "NIC %d (%s): peer %s restarted", b.b.Index, b.b.IfName, nic)
 		return true
 	}
 	return false
@@ -396,14 +571,18 @@ func (b *board) serve() {
 			}
 			nextRefresh = now.Add(refreshEvery)
 		}
-		select {
-		case <-b.queryNow:
-			nextQuery = now
-		default:
-		}
 		if !now.Before(nextQuery) {
-			b.queryNameless(tx)
+			b.queryNameless(tx, now)
 			nextQuery = now.Add(hostQueryEvery)
+		}
+	asap:
+		for {
+			select {
+			case nic := <-b.queryNow:
+				b.queryOne(tx, nic, now)
+			default:
+				break asap
+			}
 		}
 		wait := min(time.Until(nextRefresh), time.Until(nextQuery))
 		n, err := b.sock.recv(buf, max(wait, time.Millisecond))
@@ -414,7 +593,7 @@ func (b *board) serve() {
 			return
 		}
 		if n > 0 {
-			b.handle(buf[:n], tx)
+			b.handle(buf[:n], tx, time.Now())
 		}
 	}
 }
@@ -422,37 +601,98 @@ func (b *board) serve() {
 // send transmits a service frame; failures are logged, not fatal.
 func (b *board) send(frame []byte, what string) {
 	if err := b.sock.send(frame); err != nil {
-		b.d.log.Printf("NIC %d (%s): sending %s: %v", b.b.Index, b.b.IfName, what, err)
+		b.d.rl.printf(time.Now(), "send", "NIC %d (%s): sending %s: %v", b.b.Index, b.b.IfName, what, err)
 	}
 }
 
-// queryNameless sends a HOST_QUERY to every remote peer without a name.
-func (b *board) queryNameless(tx []byte) {
-	peers := b.d.table()
-	for i, p := range peers {
-		if p.Hostname != "" || b.d.isLocal(p.NICID) {
-			continue
+// queryTarget is a peer to ask for its name, with its index in our table.
+type queryTarget struct {
+	nic   uint64
+	index uint16
+}
+
+// namelessLocked returns the peers of the published table that have no
+// name and may get one from the wire (neither local boards nor peers of
+// the static peers file).
+func (d *daemon) namelessLocked() []queryTarget {
+	var out []queryTarget
+	for i, p := range d.pub {
+		if p.Hostname == "" && !d.disc.isStatic(p.NICID) {
+			out = append(out, queryTarget{p.NICID, uint16(i)})
 		}
-		q := wire.HostQuery{SrcDstPeerIndex: uint16(i), Magic: wire.HostQueryMagic}
-		n, err := q.Encode(tx, wire.Head{Dst: wire.MACFromNICID(p.NICID), Src: b.mac, PeerIndex: b.reverseOf(p.NICID)}, wire.Mode{})
-		if err != nil {
-			continue
-		}
-		if b.d.verbose {
-			b.d.log.Printf("NIC %d (%s): asking %s for its host name", b.b.Index, b.b.IfName, node.FormatMAC(p.NICID))
-		}
-		b.send(tx[:n], "host query")
+	}
+	return out
+}
+
+// queryNameless asks the nameless peers for their host names.
+func (b *board) queryNameless(tx []byte, now time.Time) {
+	for _, p := range b.nextQueries(now) {
+		b.ask(tx, p, now)
 	}
 }
 
-// isLocal reports whether nic is one of this host's boards.
-func (d *daemon) isLocal(nic uint64) bool {
-	for _, b := range d.boards {
-		if b.b.NICID == nic {
-			return true
+// nextQueries forgets the expired queries and returns the nameless peers
+// to ask in this pass: at most queriesPerPass of them, round-robin (by
+// table index, so that peers named or gone meanwhile do not shift the
+// turn of the others).
+func (b *board) nextQueries(now time.Time) []queryTarget {
+	b.d.mu.Lock()
+	peers := b.d.namelessLocked()
+	b.d.mu.Unlock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for nic, q := range b.queries {
+		if now.Sub(q.at) >= hostReplyWindow {
+			delete(b.queries, nic)
 		}
 	}
-	return false
+	start := 0
+	for start < len(peers) && int(peers[start].index) < b.queryNext {
+		start++
+	}
+	var ask []queryTarget
+	for i := range min(len(peers), queriesPerPass) {
+		p := peers[(start+i)%len(peers)]
+		b.queryNext = int(p.index) + 1
+		ask = append(ask, p)
+	}
+	return ask
+}
+
+// queryOne asks a newly admitted peer for its name at once.
+func (b *board) queryOne(tx []byte, nic uint64, now time.Time) {
+	b.d.mu.Lock()
+	i, ok := b.d.pubIndex[nic]
+	ok = ok && b.d.pub[i].Hostname == ""
+	b.d.mu.Unlock()
+	if ok {
+		b.ask(tx, queryTarget{nic, uint16(i)}, now)
+	}
+}
+
+// ask sends one host query, with a fresh random magic, and records it.
+func (b *board) ask(tx []byte, p queryTarget, now time.Time) {
+	q := wire.HostQuery{SrcDstPeerIndex: p.index, Magic: b.recordQuery(p.nic, now)}
+	n, err := q.Encode(tx, wire.Head{Dst: wire.MACFromNICID(p.nic), Src: b.mac, PeerIndex: b.reverseOf(p.nic)}, wire.Mode{})
+	if err != nil {
+		return
+	}
+	if b.d.verbose {
+		b.d.rl.printf(now, "asking", "NIC %d (%s): asking %s for its host name", b.b.Index, b.b.IfName, node.FormatMAC(p.nic))
+	}
+	b.send(tx[:n], "host query")
+}
+
+// recordQuery records a query to nic sent now and returns its magic.
+func (b *board) recordQuery(nic uint64, now time.Time) uint32 {
+	magic := rand.Uint32()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.queries[nic]; !ok && len(b.queries) >= 2*node.PeerMax {
+		clear(b.queries) // cannot happen: one per nameless peer, expiring
+	}
+	b.queries[nic] = querySent{at: now, magic: magic}
+	return magic
 }
 
 func (b *board) reverseOf(nic uint64) uint16 {
@@ -464,53 +704,147 @@ func (b *board) reverseOf(nic uint64) uint16 {
 	return wire.UnknownPeerIndex
 }
 
+// learnReverse remembers our index in the table of a peer of ours.
 func (b *board) learnReverse(nic uint64, idx uint16) {
 	if idx == wire.UnknownPeerIndex {
 		return
 	}
+	b.d.mu.Lock()
+	_, known := b.d.pubIndex[nic]
+	known = known || b.d.disc.isStatic(nic)
+	b.d.mu.Unlock()
+	if !known {
+		return
+	}
 	b.mu.Lock()
+	if _, ok := b.reverse[nic]; !ok && len(b.reverse) >= reverseMax {
+		clear(b.reverse)
+	}
 	b.reverse[nic] = idx
 	b.mu.Unlock()
 }
 
 // handle processes one frame of the service socket.
-func (b *board) handle(frame, tx []byte) {
+func (b *board) handle(frame, tx []byte, now time.Time) {
 	t, ok := wire.PeekType(frame)
 	if !ok || len(frame) < wire.HeadLen+1 {
 		return
 	}
-	src := wire.NICIDFromMAC([6]byte(frame[6:12]))
 	switch t {
 	case wire.TypeHostQuery:
-		h, q, err := wire.DecodeHostQuery(frame, wire.Mode{})
-		if err != nil {
-			return
-		}
-		b.learnReverse(src, q.SrcDstPeerIndex)
-		rep := wire.HostReply{SrcDstPeerIndex: peerIndex(b.d.table(), src), Magic: q.Magic, Hostname: b.hostname()}
-		n, err := rep.Encode(tx, wire.Head{Dst: h.Src, Src: b.mac, PeerIndex: q.SrcDstPeerIndex}, wire.Mode{})
-		if err != nil {
-			return
-		}
-		if b.d.verbose {
-			b.d.log.Printf("NIC %d (%s): telling %s our host name", b.b.Index, b.b.IfName, node.FormatMAC(src))
-		}
-		b.send(tx[:n], "host reply")
+		b.hostQuery(frame, tx, now)
 	case wire.TypeHostReply:
-		_, r, err := wire.DecodeHostReply(frame, wire.Mode{})
-		if err != nil || r.Magic != wire.HostQueryMagic || !nameOK(r.Hostname) {
-			return
-		}
-		b.learnReverse(src, r.SrcDstPeerIndex)
-		changed, err := b.d.namePeer(src, r.Hostname)
-		if err != nil {
-			b.d.log.Printf("Cannot name peer %s: %v", node.FormatMAC(src), err)
-		} else if changed {
-			b.d.log.Printf("NIC %d (%s): peer %s is %s", b.b.Index, b.b.IfName, node.FormatMAC(src), r.Hostname)
-		}
+		b.hostReply(frame, now)
 	default:
-		b.nack(t, frame, tx)
+		b.nack(t, frame, tx, now)
 	}
+}
+
+// hostQuery answers a host query: one reply per query, never toward a
+// group address.
+func (b *board) hostQuery(frame, tx []byte, now time.Time) {
+	d := b.d
+	h, q, err := wire.DecodeHostQuery(frame, wire.Mode{})
+	if err != nil {
+		return
+	}
+	src := wire.NICIDFromMAC(h.Src)
+	if h.Src[0]&1 != 0 {
+		d.stats.groupSource.Add(1)
+		d.rl.printf(now, "group", "NIC %d (%s): host query from the group address %s dropped (%d so far)",
+			b.b.Index, b.b.IfName, node.FormatMAC(src), d.stats.groupSource.Load())
+		return
+	}
+	b.learnReverse(src, q.SrcDstPeerIndex)
+	d.mu.Lock()
+	idx := uint16(wire.UnknownPeerIndex)
+	if i, ok := d.pubIndex[src]; ok {
+		idx = uint16(i)
+	}
+	d.mu.Unlock()
+	rep := wire.HostReply{SrcDstPeerIndex: idx, Magic: q.Magic, Hostname: b.hostname()}
+	n, err := rep.Encode(tx, wire.Head{Dst: h.Src, Src: b.mac, PeerIndex: q.SrcDstPeerIndex}, wire.Mode{})
+	if err != nil {
+		return
+	}
+	if d.verbose {
+		d.rl.printf(now, "telling", "NIC %d (%s): telling %s our host name", b.b.Index, b.b.IfName, node.FormatMAC(src))
+	}
+	b.send(tx[:n], "host reply")
+}
+
+// hostReply takes the name of a peer from its reply to our query: only a
+// reply from a peer this board asked less than hostReplyWindow ago, that
+// echoes the query's magic, naming a peer of the published table that has
+// no name and is neither a local board nor in the static peers file.
+func (b *board) hostReply(frame []byte, now time.Time) {
+	d := b.d
+	h, r, err := wire.DecodeHostReply(frame, wire.Mode{})
+	if err != nil {
+		return
+	}
+	src := wire.NICIDFromMAC(h.Src)
+	b.mu.Lock()
+	q, asked := b.queries[src]
+	asked = asked && now.Sub(q.at) < hostReplyWindow
+	good := asked && r.Magic == q.magic
+	if good {
+		delete(b.queries, src)
+	}
+	b.mu.Unlock()
+	switch {
+	case !asked:
+		d.stats.unsolicited.Add(1)
+		d.rl.printf(now, "unsolicited", "NIC %d (%s): host reply from %s (%q) dropped: we did not ask it (%d so far)",
+			b.b.Index, b.b.IfName, node.FormatMAC(src), r.Hostname, d.stats.unsolicited.Load())
+		return
+	case !good:
+		d.stats.badMagic.Add(1)
+		d.rl.printf(now, "magic", "NIC %d (%s): host reply from %s (%q) dropped: not the magic of our query (%d so far)",
+			b.b.Index, b.b.IfName, node.FormatMAC(src), r.Hostname, d.stats.badMagic.Load())
+		return
+	case !nameOK(r.Hostname):
+		d.stats.badName.Add(1)
+		d.rl.printf(now, "badname", "NIC %d (%s): host reply from %s dropped: unusable name %q (%d so far)",
+			b.b.Index, b.b.IfName, node.FormatMAC(src), r.Hostname, d.stats.badName.Load())
+		return
+	}
+	d.mu.Lock()
+	i, ok := d.pubIndex[src]
+	ok = ok && d.pub[i].Hostname == "" && !d.disc.isStatic(src)
+	if !ok {
+		d.mu.Unlock()
+		d.stats.unsolicited.Add(1)
+		d.rl.printf(now, "unsolicited", "NIC %d (%s): host reply from %s (%q) dropped: the peer has a name or is gone (%d so far)",
+			b.b.Index, b.b.IfName, node.FormatMAC(src), r.Hostname, d.stats.unsolicited.Load())
+		return
+	}
+	err = d.updateTableLocked(func(peers []node.Peer) ([]node.Peer, error) {
+		for i := range peers {
+			if peers[i].NICID == src && peers[i].Hostname == "" {
+				peers[i].Hostname = r.Hostname
+			}
+		}
+		return peers, nil
+	})
+	if err == nil {
+		d.disc.answer(src, now)
+	}
+	d.mu.Unlock()
+	if err != nil {
+		d.rl.printf(now, "table", "Cannot name peer %s: %v", node.FormatMAC(src), err)
+		return
+	}
+	b.learnReverse(src, r.SrcDstPeerIndex)
+	d.rl.printf(now, "named", "NIC %d (%s): peer %s is %s", b.b.Index, b.b.IfName, node.FormatMAC(src), r.Hostname)
+}
+
+// frameSource formats the source address of a frame, if it has one.
+func frameSource(frame []byte) string {
+	if len(frame) < 12 {
+		return "?"
+	}
+	return node.FormatMAC(wire.NICIDFromMAC([6]byte(frame[6:12])))
 }
 
 // nameOK reports whether a host name can be published (no blanks or
@@ -552,13 +886,18 @@ func nackInfo(t wire.Type, frame []byte) (dstEP, srcEP uint8, seq uint16, ok boo
 
 // nack refuses a packet aimed at an endpoint that is not open
 // (spec/wire.md §2.14, §4.7).
-func (b *board) nack(t wire.Type, frame, tx []byte) {
+// One NACK per refused frame, never toward a group address.
+func (b *board) nack(t wire.Type, frame, tx []byte, now time.Time) {
 	dstEP, srcEP, seq, ok := nackInfo(t, frame)
 	if !ok {
 		return
 	}
 	h := wire.ReadHead(frame)
 	src := wire.NICIDFromMAC(h.Src)
+	if h.Src[0]&1 != 0 {
+		b.d.stats.groupSource.Add(1)
+		return
+	}
 	if t == wire.TypeConnect {
 		b.learnReverse(src, binary.BigEndian.Uint16(frame[26:]))
 	}
@@ -574,7 +913,7 @@ func (b *board) nack(t wire.Type, frame, tx []byte) {
 		return
 	}
 	if b.d.verbose {
-		b.d.log.Printf("NIC %d (%s): %v from %s endpoint %d to endpoint %d refused (%v)",
+		b.d.rl.printf(now, "nack", "NIC %d (%s): %v from %s endpoint %d to endpoint %d refused (%v)",
 			b.b.Index, b.b.IfName, t, node.FormatMAC(src), srcEP, dstEP, why)
 	}
 	b.send(tx[:n], "nack")
