@@ -170,6 +170,12 @@ func (ep *Endpoint) hostQueryLocked(frame []byte) {
 		ep.counters.Inc(DropBadPeerAddr)
 		return
 	}
+	// Anyone may ask (the source is not authenticated), and every endpoint
+	// of the board answers: answers share the NACK rate limit, so a flood
+	// of queries with a forged source is not reflected one for one.
+	if !n.nacks.take(n.coarseNow) {
+		return
+	}
 	idx, ok := ep.eng.peerIndex(macToNIC(h.Src))
 	if !ok {
 		idx = wire.UnknownPeerIndex

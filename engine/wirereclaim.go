@@ -134,7 +134,7 @@ func (ep *Endpoint) restoreLocked(k partnerKey) *Partner {
 
 // roomForPartnerLocked makes room for one more partner made from the wire:
 // under the bound, or by reclaiming the partner idle the longest. False
-// (counted) when every partner is in use.
+// when every partner is in use (the caller counts the dropped frame).
 func (ep *Endpoint) roomForPartnerLocked() bool {
 	if len(ep.mu.partners) < ep.partnersMax {
 		return true
@@ -144,7 +144,6 @@ func (ep *Endpoint) roomForPartnerLocked() bool {
 	if now.Before(n.noVictimUntil) {
 		// A scan found nothing reclaimable a moment ago: a flood of new
 		// partners is refused without a scan per frame.
-		ep.counters.Inc(DropBadPeerAddr)
 		return false
 	}
 	var victim *Partner
@@ -155,7 +154,6 @@ func (ep *Endpoint) roomForPartnerLocked() bool {
 	}
 	if victim == nil {
 		n.noVictimUntil = now.Add(victimRescan)
-		ep.counters.Inc(DropBadPeerAddr)
 		return false
 	}
 	ep.reclaimLocked(victim)
