@@ -116,12 +116,18 @@ type Config struct {
 	// Hostname replaces the system host name in board host names
 	// (OMX_HOSTNAME); empty means os.Hostname.
 	Hostname string
-	// RunDir is the node state directory (OMX_RUNDIR). When OMX_RUNDIR is
-	// unset, LoadConfig uses DefaultRunDir if the process is root or the
-	// directory is writable, else a per-user directory:
-	// $XDG_RUNTIME_DIR/open-mx, or <os.TempDir()>/open-mx-<uid>. Processes
-	// using different directories do not see each other's endpoints.
+	// RunDir is the node state directory of the host (OMX_RUNDIR, else
+	// DefaultRunDir): the published peer table, board host names, the
+	// node service. The endpoints this process opens keep their state in
+	// StateDir(). Processes using different directories do not see each
+	// other's endpoints.
 	RunDir string
+	// UserDir is the private per-user directory of a process that is not
+	// root ("" for root): $XDG_RUNTIME_DIR/open-mx, else
+	// <os.TempDir()>/open-mx-<uid>, plus a subdirectory named after RunDir
+	// when RunDir is not DefaultRunDir. StateDir() uses it when RunDir
+	// belongs to root and the node service made no per-user directory.
+	UserDir string
 	// PeersFile is the static peers file (OMX_PEERS_FILE).
 	PeersFile string
 	// WireCompat selects the MX wire-compatible framing (OMX_WIRE_COMPAT).
@@ -135,7 +141,7 @@ type Config struct {
 }
 
 // DefaultConfig returns the configuration of an empty environment without a
-// config file. Its RunDir is DefaultRunDir (no writability check).
+// config file, for root (RunDir is DefaultRunDir, no UserDir).
 func DefaultConfig() Config {
 	return Config{
 		VerbosePrefix:       "OMX: ",
@@ -207,9 +213,7 @@ func LoadConfigFrom(getenv func(string) string, readFile func(string) ([]byte, e
 		}
 		k.set(l, v)
 	}
-	if l.get1("OMX_RUNDIR") == "" {
-		c.RunDir = defaultRunDir(getenv)
-	}
+	c.UserDir = userDir(c.RunDir, getenv)
 	if c.Verbose {
 		c.Messages = l.msgs
 	}
@@ -292,7 +296,7 @@ func (c Config) Knobs() []Knob {
 		Knob{Name: "OMX_CONFIG", Default: DefaultConfigFile,
 			Meaning: "config file of KEY=VALUE lines (shell syntax) giving defaults for these variables; ifnames= is accepted for OMX_IFNAMES"},
 		Knob{Name: "XDG_RUNTIME_DIR", Default: "(unset)",
-			Meaning: "per-user directory holding open-mx/ when OMX_RUNDIR is unset and " + DefaultRunDir + " is not writable"},
+			Meaning: "per-user directory holding open-mx/, the private state directory of a user who does not own OMX_RUNDIR when the node service made no users/<uid> there (else /tmp/open-mx-<uid>)"},
 	)
 	return out
 }
@@ -465,7 +469,7 @@ var knobTable = []knob{
 			return c.Hostname
 		}},
 	{names: []string{"OMX_RUNDIR"},
-		meaning: "node state directory (endpoint registry, counters, peer table); falls back to a per-user directory when " + DefaultRunDir + " is not writable",
+		meaning: "node state directory (endpoint registry, counters, peer table); a user who does not own it keeps its endpoints in users/<uid> there (made by the node service) or in a private per-user directory",
 		set: func(l *loader, v string) {
 			l.cfg.RunDir = v
 			l.notef("Forcing run directory to %s", v)
@@ -589,36 +593,29 @@ func splitIfNames(v string) []string {
 	})
 }
 
-// defaultRunDir picks the node state directory when OMX_RUNDIR is unset.
-func defaultRunDir(getenv func(string) string) string {
+// userDir returns the private per-user directory for the node state
+// directory runDir: "" for root; $XDG_RUNTIME_DIR/open-mx (an absolute
+// XDG_RUNTIME_DIR only), else <os.TempDir()>/open-mx-<uid>; plus a
+// subdirectory "run-<hash of runDir>" when runDir is not DefaultRunDir, so
+// that separate node state directories (separate test hosts) never share
+// endpoint indexes.
+func userDir(runDir string, getenv func(string) string) string {
 	uid := osGeteuid()
-	if uid == 0 || runDirWritable(DefaultRunDir) {
-		return DefaultRunDir
+	if uid == 0 {
+		return ""
 	}
-	if x := getenv("XDG_RUNTIME_DIR"); x != "" {
-		return filepath.Join(x, "open-mx")
+	base := filepath.Join(os.TempDir(), "open-mx-"+strconv.Itoa(uid))
+	if x := getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(x) {
+		base = filepath.Join(x, "open-mx")
 	}
-	return filepath.Join(os.TempDir(), "open-mx-"+strconv.Itoa(uid))
+	if runDir != DefaultRunDir {
+		base = filepath.Join(base, "run-"+shmNamespace(runDir))
+	}
+	return base
 }
 
 // Hooks for tests.
-var (
-	osGeteuid      = os.Geteuid
-	runDirWritable = dirWritable
-)
-
-// dirWritable reports whether a file can be created in dir (which must
-// exist). It creates and removes a probe file.
-func dirWritable(dir string) bool {
-	f, err := os.CreateTemp(dir, ".probe-*")
-	if err != nil {
-		return false
-	}
-	name := f.Name()
-	f.Close()
-	os.Remove(name)
-	return true
-}
+var osGeteuid = os.Geteuid
 
 // atoi converts like C atoi (glibc: (int)strtol(s, NULL, 10)): leading
 // white space, an optional sign, then decimal digits up to the first other

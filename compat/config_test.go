@@ -29,17 +29,17 @@ func fileWith(path, content string) func(string) ([]byte, error) {
 	}
 }
 
-// fakeRunDirHooks makes the OMX_RUNDIR default deterministic.
-func fakeRunDirHooks(t *testing.T, uid int, writable bool) {
+// fakeUID makes the per-user directory deterministic (UserDir is empty
+// for root).
+func fakeUID(t *testing.T, uid int) {
 	t.Helper()
-	oldUID, oldW := osGeteuid, runDirWritable
-	t.Cleanup(func() { osGeteuid, runDirWritable = oldUID, oldW })
+	old := osGeteuid
+	t.Cleanup(func() { osGeteuid = old })
 	osGeteuid = func() int { return uid }
-	runDirWritable = func(string) bool { return writable }
 }
 
 func TestLoadConfigDefaults(t *testing.T) {
-	fakeRunDirHooks(t, 0, false)
+	fakeUID(t, 0)
 	got := LoadConfigFrom(fakeEnv(nil), noFile)
 	if diff := cmp.Diff(DefaultConfig(), got); diff != "" {
 		t.Errorf("empty environment (-want +got):\n%s", diff)
@@ -57,7 +57,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 }
 
 func TestLoadConfigKnobs(t *testing.T) {
-	fakeRunDirHooks(t, 0, false)
+	fakeUID(t, 0)
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -145,7 +145,7 @@ func TestLoadConfigKnobs(t *testing.T) {
 }
 
 func TestLoadConfigMessages(t *testing.T) {
-	fakeRunDirHooks(t, 0, false)
+	fakeUID(t, 0)
 	env := map[string]string{
 		"OMX_VERBOSE":        "1",
 		"MX_MAX_RETRIES":     "5",
@@ -175,7 +175,7 @@ func TestLoadConfigMessages(t *testing.T) {
 }
 
 func TestLoadConfigFile(t *testing.T) {
-	fakeRunDirHooks(t, 0, false)
+	fakeUID(t, 0)
 	const conf = `# Open-MX configuration
 OMX_IFACES="eth1,eth3"
 export OMX_RNDV_THRESHOLD=8192   # comment
@@ -310,41 +310,31 @@ func TestAtoi(t *testing.T) {
 	}
 }
 
-func TestRunDirDefault(t *testing.T) {
+func TestRunDirAndUserDir(t *testing.T) {
+	tmp := filepath.Join(os.TempDir(), "open-mx-1000")
 	tests := []struct {
-		name     string
-		uid      int
-		writable bool
-		env      map[string]string
-		want     string
+		name    string
+		uid     int
+		env     map[string]string
+		runDir  string
+		userDir string
 	}{
-		{"root", 0, false, nil, "/run/open-mx"},
-		{"user, shared dir writable", 1000, true, nil, "/run/open-mx"},
-		{"user, XDG runtime dir", 1000, false, map[string]string{"XDG_RUNTIME_DIR": "/run/user/1000"}, "/run/user/1000/open-mx"},
-		{"user, temp dir", 1000, false, nil, filepath.Join(os.TempDir(), "open-mx-1000")},
-		{"explicit", 1000, false, map[string]string{"OMX_RUNDIR": "/srv/omx", "XDG_RUNTIME_DIR": "/run/user/1000"}, "/srv/omx"},
+		{"root", 0, map[string]string{"XDG_RUNTIME_DIR": "/run/user/0"}, "/run/open-mx", ""},
+		{"user, XDG runtime dir", 1000, map[string]string{"XDG_RUNTIME_DIR": "/run/user/1000"}, "/run/open-mx", "/run/user/1000/open-mx"},
+		{"user, relative XDG runtime dir ignored", 1000, map[string]string{"XDG_RUNTIME_DIR": "run/user"}, "/run/open-mx", tmp},
+		{"user, temp dir", 1000, nil, "/run/open-mx", tmp},
+		{"explicit, per node state directory", 1000, map[string]string{"OMX_RUNDIR": "/srv/omx", "XDG_RUNTIME_DIR": "/run/user/1000"},
+			"/srv/omx", "/run/user/1000/open-mx/run-" + shmNamespace("/srv/omx")},
+		{"explicit default", 1000, map[string]string{"OMX_RUNDIR": "/run/open-mx"}, "/run/open-mx", tmp},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fakeRunDirHooks(t, tt.uid, tt.writable)
-			if got := LoadConfigFrom(fakeEnv(tt.env), noFile).RunDir; got != tt.want {
-				t.Errorf("RunDir = %q, want %q", got, tt.want)
+			fakeUID(t, tt.uid)
+			c := LoadConfigFrom(fakeEnv(tt.env), noFile)
+			if c.RunDir != tt.runDir || c.UserDir != tt.userDir {
+				t.Errorf("RunDir, UserDir = %q, %q, want %q, %q", c.RunDir, c.UserDir, tt.runDir, tt.userDir)
 			}
 		})
-	}
-}
-
-func TestDirWritable(t *testing.T) {
-	dir := t.TempDir()
-	if !dirWritable(dir) {
-		t.Errorf("dirWritable(%s) = false for a fresh temp dir", dir)
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil || len(entries) != 0 {
-		t.Errorf("probe left %d entries (err %v)", len(entries), err)
-	}
-	if dirWritable(filepath.Join(dir, "missing")) {
-		t.Error("dirWritable is true for a missing directory")
 	}
 }
 
@@ -362,7 +352,7 @@ var allKnobsEnv = map[string]string{
 }
 
 func TestKnobsListEveryVariableRead(t *testing.T) {
-	fakeRunDirHooks(t, 1000, false)
+	fakeUID(t, 1000)
 	read := make(map[string]bool)
 	record := func(env map[string]string) func(string) string {
 		return func(k string) string { read[k] = true; return env[k] }
@@ -394,7 +384,7 @@ func TestKnobsListEveryVariableRead(t *testing.T) {
 }
 
 func TestKnobsShowValues(t *testing.T) {
-	fakeRunDirHooks(t, 0, false)
+	fakeUID(t, 0)
 	byName := func(ks []Knob) map[string]string {
 		m := make(map[string]string)
 		for _, k := range ks {

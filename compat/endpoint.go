@@ -64,8 +64,13 @@ func (l *Library) OpenEndpoint(board, index, key uint32, params []Param) (*engin
 	if index == engine.Any && cfg.AnyEndpointSet {
 		index = cfg.AnyEndpoint
 	}
-	// Live counters in the node state directory (compat/node/counters.go).
-	cf, _ := node.CreateCounters(cfg.RunDir)
+	// The state directory of this process's endpoints: refused when
+	// another user could change it (compat/node/safedir.go).
+	if err := l.checkStateDir(cfg); err != nil {
+		return nil, l.ReportGlobal(AccessDenied, "Opening endpoint: "+err.Error())
+	}
+	// Live counters in the state directory (compat/node/counters.go).
+	cf, _ := node.CreateCounters(cfg.StateDir())
 	if cf != nil {
 		opt.Counters = engine.NewCounters(cf.Store())
 	}
@@ -116,7 +121,7 @@ func (l *Library) CloseEndpoint(ep *engine.Endpoint) Code {
 		node.CloseCountersWith(cf.(*node.CounterFile), ep.Counters())
 		// Reading the board's counters folds the files of processes that
 		// died into the totals, so a crash leaves nothing behind.
-		node.ReadCounters(l.Config().RunDir, ep.Board().IfName, nil)
+		node.ReadCounters(l.Config().StateDir(), ep.Board().IfName, nil)
 	}
 	return Success
 }

@@ -163,11 +163,12 @@ func (l *Library) getInfo(ep *engine.Endpoint, key uint32, in, out []byte) error
 			if len(out) < 4*int(engine.NumCounters) {
 				return Errorf(BadInfoLength, "Getting counter values with output length %d", len(out))
 			}
-			// Host-wide totals from the node state directory (every
-			// process, closed endpoints included); this process's own
-			// endpoints when that directory cannot be read.
+			// Totals from the state directory of this process's
+			// endpoints (every process using it, closed endpoints
+			// included); this process's own endpoints when that
+			// directory cannot be read.
 			vals := eng.BoardCounters(uint32(b.Index))
-			if host, err := node.ReadCounters(l.Config().RunDir, b.IfName, nil); err == nil {
+			if host, err := node.ReadCounters(l.Config().StateDir(), b.IfName, nil); err == nil {
 				vals = host[:]
 			}
 			for i, v := range vals {

@@ -6,9 +6,9 @@ package compat
 import (
 	"fmt"
 	"hash/fnv"
-	"os"
 	"path/filepath"
 
+	"github.com/open-mx-go/open-mx-go/compat/node"
 	"github.com/open-mx-go/open-mx-go/engine"
 	"github.com/open-mx-go/open-mx-go/engine/link"
 	"github.com/open-mx-go/open-mx-go/engine/link/shm"
@@ -30,22 +30,23 @@ func (l *Library) openLocalLink(cfg Config, b engine.Board, ep uint32) (link.Lin
 	if err != nil {
 		mode, _ = wire.NativeMode(9000)
 	}
-	// The inboxes live in the node state directory (a tmpfs under /run in
-	// production), so that a test's or a user's private directory takes
-	// them away with it.
-	dir := filepath.Join(cfg.RunDir, "shm")
-	if err := os.MkdirAll(dir, 0o700); err == nil {
-		os.Chmod(dir, 0o777|os.ModeSticky) // any user may create its own inbox (files are 0600)
-	}
-	lk, err := shm.Open(shm.Config{Dir: dir, Namespace: shmNamespace(cfg.RunDir), Board: b.IfName,
-		MAC: wire.MACFromNICID(b.NICID), Endpoint: uint8(ep), MTU: mode.MTU})
-	if err != nil {
-		if cfg.Verbose {
-			Stderr(fmt.Sprintf("%sno same-host path for endpoint %d: %v\n", expandPrefix(cfg.VerbosePrefix), ep, err))
+	// The inboxes live in the state directory of this process's endpoints
+	// (a tmpfs under /run in production), so that a test's or a user's
+	// private directory takes them away with it. The directory is 0700:
+	// only processes of the same user (or root's, in root's) meet there.
+	dir, err := node.MakeSubdir(cfg.StateDir(), node.ShmDir)
+	if err == nil {
+		var lk link.Link
+		lk, err = shm.Open(shm.Config{Dir: dir, Namespace: shmNamespace(cfg.RunDir), Board: b.IfName,
+			MAC: wire.MACFromNICID(b.NICID), Endpoint: uint8(ep), MTU: mode.MTU})
+		if err == nil {
+			return lk, mode, nil
 		}
-		return nil, mode, nil
 	}
-	return lk, mode, nil
+	if cfg.Verbose {
+		Stderr(fmt.Sprintf("%sno same-host path for endpoint %d: %v\n", expandPrefix(cfg.VerbosePrefix), ep, err))
+	}
+	return nil, mode, nil
 }
 
 // localEndpointOpen tells whether a process of this host holds endpoint
@@ -56,5 +57,5 @@ func (l *Library) localEndpointOpen(cfg Config, b engine.Board, index uint32) bo
 	if index > 255 {
 		return false
 	}
-	return shm.Alive(shm.Config{Dir: filepath.Join(cfg.RunDir, "shm"), Namespace: shmNamespace(cfg.RunDir), Board: b.IfName}, uint8(index))
+	return shm.Alive(shm.Config{Dir: filepath.Join(cfg.StateDir(), node.ShmDir), Namespace: shmNamespace(cfg.RunDir), Board: b.IfName}, uint8(index))
 }

@@ -105,9 +105,9 @@ func (s *peerSource) refresh() ([]engine.Peer, bool) {
 	return loadPeers(s.cfg), true
 }
 
-// registry is the endpoint registry of the node state directory, opened
-// on first use; nil when the directory cannot be used (then only this
-// process's endpoints are known).
+// registry is the endpoint registry of the state directory of this
+// process's endpoints (Config.StateDir), opened on first use; nil when the
+// directory cannot be used (then only this process's endpoints are known).
 type registry struct {
 	once sync.Once
 	reg  *node.Registry
@@ -115,10 +115,11 @@ type registry struct {
 
 func (r *registry) acquire(cfg Config, b engine.Board, index, session uint32) (func(), error) {
 	r.once.Do(func() {
-		reg, err := node.OpenRegistry(cfg.RunDir)
+		dir := cfg.StateDir()
+		reg, err := node.OpenRegistry(dir)
 		if err != nil {
 			if cfg.Verbose {
-				Stderr(fmt.Sprintf("%sendpoint registry in %s: %v\n", expandPrefix(cfg.VerbosePrefix), cfg.RunDir, err))
+				Stderr(fmt.Sprintf("%sendpoint registry in %s: %v\n", expandPrefix(cfg.VerbosePrefix), dir, err))
 			}
 			return
 		}

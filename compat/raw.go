@@ -187,6 +187,9 @@ func (l *Library) OpenRaw(board uint32) (*RawEndpoint, Code) {
 		if errors.Is(err, node.ErrBusy) {
 			return nil, l.ReportGlobal(Busy, fmt.Sprintf("Opening raw endpoint on board %d (%v)", board, err))
 		}
+		if errors.Is(err, node.ErrUnsafeDir) {
+			return nil, l.ReportGlobal(AccessDenied, fmt.Sprintf("Opening raw endpoint on board %d (node state directory %v)", board, err))
+		}
 		return nil, l.ReportGlobal(NoSystemResources, fmt.Sprintf("Opening raw endpoint on board %d (%v)", board, err))
 	}
 	lk, err := openRawLink(b.IfName)
@@ -224,6 +227,9 @@ var rawLocal struct {
 // node.ErrBusy when the slot is taken.
 func rawClaim(cfg Config, b engine.Board) (func(), error) {
 	reg, err := node.OpenRegistry(cfg.RunDir)
+	if errors.Is(err, node.ErrUnsafeDir) {
+		return nil, err
+	}
 	if err == nil {
 		c, err := reg.Acquire(node.Slot{Board: b.IfName, NICID: b.NICID, Index: node.RawIndex}, 0)
 		if err != nil {
@@ -503,16 +509,13 @@ func BoardHostnameFile(runDir, ifname string) string {
 }
 
 // WriteBoardHostname records name as the host name of the board of
-// interface ifname, replacing BoardHostnameFile atomically (mode 0644).
+// interface ifname, replacing BoardHostnameFile atomically (mode 0644);
+// runDir is made or checked by node.MakeRunDir.
 func WriteBoardHostname(runDir, ifname, name string) error {
 	if ifname == "" || strings.ContainsAny(ifname, "/\x00") || ifname[0] == '.' {
 		return fmt.Errorf("bad interface name %q", ifname)
 	}
-	mode := os.FileMode(0o700)
-	if os.Geteuid() == 0 {
-		mode = 0o755
-	}
-	if err := os.MkdirAll(runDir, mode); err != nil {
+	if err := node.MakeRunDir(runDir); err != nil {
 		return err
 	}
 	f, err := os.CreateTemp(runDir, ".hostname.tmp-*")
@@ -538,8 +541,12 @@ func WriteBoardHostname(runDir, ifname, name string) error {
 
 // ReadBoardHostname returns the host name recorded for the board of
 // interface ifname by mx_raw_set_hostname; an error wrapping
-// fs.ErrNotExist when there is none.
+// fs.ErrNotExist when there is none. runDir must be a safe directory
+// (node.CheckRunDir).
 func ReadBoardHostname(runDir, ifname string) (string, error) {
+	if err := node.CheckRunDir(runDir); err != nil {
+		return "", err
+	}
 	b, err := os.ReadFile(BoardHostnameFile(runDir, ifname))
 	if err != nil {
 		return "", err

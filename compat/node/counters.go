@@ -31,6 +31,12 @@ package node
 // updated and read with atomic 64-bit operations only. A file shorter than
 // CounterFileSize or with another header counts as all zero.
 //
+// Files are 0644 (only their creator writes them) and are sized before they
+// get their name (a temporary ".new.*" file renamed, or linked for a
+// .total file), and never shrink. A process maps only the files of its own
+// user, who alone (with root) could truncate them; it reads another user's
+// with pread, so a truncated file cannot crash a reader with SIGBUS.
+//
 // # Life cycle and locking
 //
 // The library creates a file with CreateCounters under a temporary name

@@ -25,8 +25,7 @@ import (
 // CounterFile is the counter file of one endpoint of this process. Create
 // it with CreateCounters; the engine updates the values through Store.
 type CounterFile struct {
-	dir      string
-	fileMode os.FileMode
+	dir string
 
 	mu     sync.Mutex
 	fd     int    // -1 once closed
@@ -38,44 +37,35 @@ type CounterFile struct {
 	closed bool
 }
 
-// openCountersDir returns <runDir>/counters, creating it (and runDir) when
-// missing, and the mode of the files this process creates there. Modes
-// follow the endpoint registry (see OpenRegistry): the directory is 01777
-// in a world-writable run directory, 0755 in one owned by root, 0700
-// otherwise; files are 0666 in a world-writable directory, else 0644.
-func openCountersDir(runDir string, create bool) (string, os.FileMode, error) {
-	dir := filepath.Join(runDir, CountersDir)
+// counterFileMode is the mode of counter files: only their creator (the
+// user of the directory, or root) writes them, every user who may enter the
+// directory reads them.
+const counterFileMode = 0o644
+
+// openCountersDir returns <runDir>/counters, made when missing if create
+// (MakeSubdir: 0755 in root's run directory, 0700 in a per-user one),
+// checked otherwise (CheckSubdir). A directory that is not safe (writable
+// by another user, not belonging to this user or root, a symbolic link) is
+// refused with an error wrapping ErrUnsafeDir.
+func openCountersDir(runDir string, create bool) (string, error) {
 	if create {
-		if err := makeStateSubdir(runDir, dir); err != nil {
-			return "", 0, err
-		}
+		return MakeSubdir(runDir, CountersDir)
 	}
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return "", 0, err
-	}
-	if !fi.IsDir() {
-		return "", 0, fmt.Errorf("%s is not a directory", dir)
-	}
-	fileMode := os.FileMode(0o644)
-	if fi.Mode().Perm()&0o002 != 0 {
-		fileMode = 0o666
-	}
-	return dir, fileMode, nil
+	return CheckSubdir(runDir, CountersDir)
 }
 
 // CreateCounters creates a counter file (all zero) for an endpoint about
 // to open, under a temporary name, locked and mapped; runDir and its
 // counters directory are created when missing.
 func CreateCounters(runDir string) (*CounterFile, error) {
-	dir, fileMode, err := openCountersDir(runDir, true)
+	dir, err := openCountersDir(runDir, true)
 	if err != nil {
 		return nil, fmt.Errorf("create counters: %w", err)
 	}
 	var rnd [8]byte
 	rand.Read(rnd[:])
 	tmp := filepath.Join(dir, fmt.Sprintf("%s%d.%s", newPrefix, os.Getpid(), hex.EncodeToString(rnd[:])))
-	fd, err := unix.Open(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC|unix.O_NOFOLLOW, uint32(fileMode))
+	fd, err := unix.Open(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC|unix.O_NOFOLLOW, counterFileMode)
 	if err != nil {
 		return nil, fmt.Errorf("create counters: %w", &fs.PathError{Op: "create", Path: tmp, Err: err})
 	}
@@ -84,7 +74,7 @@ func CreateCounters(runDir string) (*CounterFile, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("create counters: %w", &fs.PathError{Op: op, Path: tmp, Err: err})
 	}
-	if err := unix.Fchmod(fd, uint32(fileMode)); err != nil {
+	if err := unix.Fchmod(fd, counterFileMode); err != nil { // open applied the umask
 		return fail("chmod", err)
 	}
 	if err := flockNB(fd); err != nil {
@@ -98,7 +88,7 @@ func CreateCounters(runDir string) (*CounterFile, error) {
 		return fail("mmap", err)
 	}
 	writeHeader(mem)
-	return &CounterFile{dir: dir, fileMode: fileMode, fd: fd, tmp: tmp, mem: mem, store: storeOf(mem)}, nil
+	return &CounterFile{dir: dir, fd: fd, tmp: tmp, mem: mem, store: storeOf(mem)}, nil
 }
 
 func writeHeader(mem []byte) {
@@ -176,7 +166,7 @@ func (f *CounterFile) Publish(board string, index uint32) error {
 			unix.Close(old)
 			continue
 		}
-		foldFd(f.dir, f.fileMode, board, old)
+		foldFd(f.dir, board, old)
 		err = unix.Rename(f.tmp, path)
 		unix.Close(old)
 		if err != nil {
@@ -206,7 +196,7 @@ func (f *CounterFile) Close() error {
 	f.closed = true
 	var err error
 	if f.path != "" {
-		err = addToTotal(f.dir, f.fileMode, f.board, f.store)
+		err = addToTotal(f.dir, f.board, f.store)
 		if uerr := unix.Unlink(f.path); uerr != nil && err == nil {
 			err = &fs.PathError{Op: "remove", Path: f.path, Err: uerr}
 		}
@@ -249,42 +239,69 @@ func CloseCountersWith[T any](f *CounterFile, owner *T) error {
 	return err
 }
 
-// mapFile maps an open counter file; ok is false for a file too short or
-// with a bad header (then it counts as zero and mem is nil).
-func mapFile(fd int, writable bool) (mem []byte, ok bool) {
+// withCounters runs fn on the counters of the open counter file fd; it
+// returns false, without calling fn, for a file that is not a regular
+// file, is too short or has a bad header (it counts as zero).
+//
+// A file that cannot crash its reader: it is mapped (and fn works on the
+// mapping, so that Swap is atomic with the updates of its owner) only when
+// it belongs to this process's user, who alone (with root) could shrink
+// it, and after fstat showed it whole. Another user's file (root reading
+// a user's) is read with pread into a private copy instead; if writable,
+// the counters fn changed are written back with pwrite (an update the
+// owner makes in between may be lost: only clearing and folding change
+// counters, and they set them to zero).
+func withCounters(fd int, writable bool, fn func(s *[NumCounters]atomic.Uint64)) bool {
 	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || st.Size < CounterFileSize {
-		return nil, false
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size < CounterFileSize {
+		return false
 	}
-	prot := unix.PROT_READ
+	if int(st.Uid) == geteuid() {
+		prot := unix.PROT_READ
+		if writable {
+			prot |= unix.PROT_WRITE
+		}
+		mem, err := unix.Mmap(fd, 0, CounterFileSize, prot, unix.MAP_SHARED)
+		if err != nil {
+			return false
+		}
+		defer unix.Munmap(mem)
+		if !headerOK(mem) {
+			return false
+		}
+		fn(storeOf(mem))
+		return true
+	}
+	var words, orig [CounterFileSize / 8]uint64
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), CounterFileSize)
+	if n, err := unix.Pread(fd, buf, 0); err != nil || n != CounterFileSize || !headerOK(buf) {
+		return false
+	}
+	orig = words
+	fn(storeOf(buf))
 	if writable {
-		prot |= unix.PROT_WRITE
+		for i := counterHeaderSize / 8; i < len(words); i++ {
+			if words[i] != orig[i] {
+				unix.Pwrite(fd, buf[i*8:i*8+8], int64(i*8))
+			}
+		}
 	}
-	mem, err := unix.Mmap(fd, 0, CounterFileSize, prot, unix.MAP_SHARED)
-	if err != nil {
-		return nil, false
-	}
-	if !headerOK(mem) {
-		unix.Munmap(mem)
-		return nil, false
-	}
-	return mem, true
+	return true
 }
 
 // foldFd moves the values of the (locked, writable) counter file fd to the
 // totals of board.
-func foldFd(dir string, fileMode os.FileMode, board string, fd int) error {
-	mem, ok := mapFile(fd, true)
-	if !ok {
-		return nil
-	}
-	defer unix.Munmap(mem)
-	return addToTotal(dir, fileMode, board, storeOf(mem))
+func foldFd(dir string, board string, fd int) error {
+	var err error
+	withCounters(fd, true, func(s *[NumCounters]atomic.Uint64) {
+		err = addToTotal(dir, board, s)
+	})
+	return err
 }
 
 // addToTotal moves the values of s to the .total file of board, creating
 // it when missing (each counter is swapped to 0, then added).
-func addToTotal(dir string, fileMode os.FileMode, board string, s *[NumCounters]atomic.Uint64) error {
+func addToTotal(dir string, board string, s *[NumCounters]atomic.Uint64) error {
 	var v CounterValues
 	nonzero := false
 	for i := range s {
@@ -295,7 +312,7 @@ func addToTotal(dir string, fileMode os.FileMode, board string, s *[NumCounters]
 	if !nonzero {
 		return nil
 	}
-	err := addValuesToTotal(dir, fileMode, board, &v)
+	err := addValuesToTotal(dir, board, &v)
 	if err != nil {
 		// Put the values back rather than lose them.
 		for i := range s {
@@ -305,9 +322,16 @@ func addToTotal(dir string, fileMode os.FileMode, board string, s *[NumCounters]
 	return err
 }
 
-func addValuesToTotal(dir string, fileMode os.FileMode, board string, v *CounterValues) error {
+// addValuesToTotal adds v to the .total file of board in dir. A missing
+// file is made whole (header, size) under a temporary name and then
+// linked in place, so that nobody ever sees it short. Only a file of this
+// user is changed (mapped: see withCounters).
+func addValuesToTotal(dir string, board string, v *CounterValues) error {
 	path := filepath.Join(dir, board+"."+totalSuffix)
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, uint32(fileMode))
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err == unix.ENOENT {
+		fd, err = createTotal(dir, path)
+	}
 	if err != nil {
 		return &fs.PathError{Op: "open", Path: path, Err: err}
 	}
@@ -316,36 +340,54 @@ func addValuesToTotal(dir string, fileMode os.FileMode, board string, v *Counter
 	if err := unix.Fstat(fd, &st); err != nil {
 		return &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return fmt.Errorf("%s: not a regular file", path)
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || int(st.Uid) != geteuid() {
+		return fmt.Errorf("%s: not a regular file of uid %d", path, geteuid())
 	}
-	if st.Size < CounterFileSize {
-		if st.Size == 0 && st.Uid == uint32(os.Geteuid()) {
-			unix.Fchmod(fd, uint32(fileMode)) // open applied the umask
+	ok := withCounters(fd, true, func(t *[NumCounters]atomic.Uint64) {
+		for i := range v {
+			if v[i] != 0 {
+				t[i].Add(v[i])
+			}
 		}
-		// Never shrinks: concurrent creators agree on the size.
-		if err := unix.Ftruncate(fd, CounterFileSize); err != nil {
-			return &fs.PathError{Op: "truncate", Path: path, Err: err}
-		}
-	}
-	mem, err := unix.Mmap(fd, 0, CounterFileSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		return &fs.PathError{Op: "mmap", Path: path, Err: err}
-	}
-	defer unix.Munmap(mem)
-	if !headerOK(mem) {
-		if string(mem[:4]) != "\x00\x00\x00\x00" && string(mem[:4]) != counterMagic {
-			return fmt.Errorf("%s: not a counter file", path)
-		}
-		writeHeader(mem) // same bytes from every writer
-	}
-	t := storeOf(mem)
-	for i := range v {
-		if v[i] != 0 {
-			t[i].Add(v[i])
-		}
+	})
+	if !ok {
+		return fmt.Errorf("%s: not a counter file", path)
 	}
 	return nil
+}
+
+// createTotal makes a totals file (all zero) at path, or opens the one
+// another process linked there first.
+func createTotal(dir, path string) (int, error) {
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	tmp := filepath.Join(dir, fmt.Sprintf("%s%d.%s", newPrefix, os.Getpid(), hex.EncodeToString(rnd[:])))
+	fd, err := unix.Open(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC|unix.O_NOFOLLOW, counterFileMode)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Unlink(tmp)
+	var hdr [CounterFileSize]byte
+	writeHeader(hdr[:])
+	if err := unix.Fchmod(fd, counterFileMode); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	if n, err := unix.Pwrite(fd, hdr[:], 0); err != nil || n != len(hdr) {
+		unix.Close(fd)
+		if err == nil {
+			err = unix.EIO
+		}
+		return -1, err
+	}
+	if err := unix.Link(tmp, path); err != nil {
+		unix.Close(fd)
+		if err == unix.EEXIST {
+			return unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+		}
+		return -1, err
+	}
+	return fd, nil
 }
 
 // parseCounterName splits "<board>.<index>" or "<board>.total"; total
@@ -370,11 +412,14 @@ func parseCounterName(name string) (board string, total, ok bool) {
 // each counter i with reset(i) is read and set to 0 atomically in every
 // file summed (omx_counters -c); this needs write access to them, and
 // without it nothing is reset and the error wraps fs.ErrPermission. A
-// missing counters directory reads as all zero. Files of dead processes
-// are folded into the totals on the way when this process may.
+// missing counters directory reads as all zero; one that is not safe is
+// refused (ErrUnsafeDir). Files of dead processes are folded into the
+// totals on the way when this process may. Reading never maps a file of
+// another user (see withCounters): a file truncated under the reader
+// cannot crash it.
 func ReadCounters(runDir, board string, reset func(i int) bool) (CounterValues, error) {
 	var sum CounterValues
-	dir, fileMode, err := openCountersDir(runDir, false)
+	dir, err := openCountersDir(runDir, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return sum, nil
 	}
@@ -428,19 +473,15 @@ func ReadCounters(runDir, board string, reset func(i int) bool) (CounterValues, 
 		}
 	}
 	read := func(fd int, writable bool) {
-		mem, ok := mapFile(fd, writable)
-		if !ok {
-			return
-		}
-		defer unix.Munmap(mem)
-		s := storeOf(mem)
-		for i := range s {
-			if reset != nil && reset(i) {
-				sum[i] += s[i].Swap(0)
-			} else {
-				sum[i] += s[i].Load()
+		withCounters(fd, writable, func(s *[NumCounters]atomic.Uint64) {
+			for i := range s {
+				if reset != nil && reset(i) {
+					sum[i] += s[i].Swap(0)
+				} else {
+					sum[i] += s[i].Load()
+				}
 			}
-		}
+		})
 	}
 	for _, f := range files {
 		if f.total {
@@ -455,7 +496,7 @@ func ReadCounters(runDir, board string, reset func(i int) bool) (CounterValues, 
 			if !stillLinked(f.fd, f.path) {
 				continue
 			}
-			if f.writable && foldFd(dir, fileMode, f.board, f.fd) == nil && unix.Unlink(f.path) == nil {
+			if f.writable && foldFd(dir, f.board, f.fd) == nil && unix.Unlink(f.path) == nil {
 				tp := filepath.Join(dir, f.board+"."+totalSuffix)
 				if !seen[tp] {
 					seen[tp] = true

@@ -406,7 +406,7 @@ func countersAsNobody(t *testing.T, run string) {
 	if err := os.Mkdir(tmp, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(tmp, 0o1777)
+	os.Chmod(tmp, 0o777|os.ModeSticky)
 	cmd := exec.Command(bin, "-test.run="+run, "-test.count=1")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "GORACE=atexit_sleep_ms=0")
@@ -416,4 +416,113 @@ func countersAsNobody(t *testing.T, run string) {
 	} else if !strings.Contains(string(out), "PASS") {
 		t.Fatalf("as nobody, no PASS:\n%s", out)
 	}
+}
+
+// TestCountersModes: counter files are 0644 whatever the umask (never
+// 0666), in a directory that follows the run directory; a run directory
+// others may write is refused and left alone.
+func TestCountersModes(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	run := t.TempDir()
+	if err := os.Chmod(run, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	f, err := CreateCounters(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Unmap()
+	if err := f.Publish("eth0", 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Store()[3].Add(1)
+	if err := f.Close(); err != nil { // makes eth0.total
+		t.Fatal(err)
+	}
+	g, err := CreateCounters(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Unmap()
+	g.Publish("eth0", 1)
+	for _, p := range []string{g.Path(), filepath.Join(run, CountersDir, "eth0.total")} {
+		if got := modeOf(t, p); got != 0o644 {
+			t.Errorf("%s: mode %v, want 0644", p, got)
+		}
+	}
+	if got := modeOf(t, filepath.Join(run, CountersDir)); got != os.ModeDir|0o700 {
+		t.Errorf("counters dir mode %v, want 0700 in a 0700 run dir", got)
+	}
+
+	open := t.TempDir()
+	mkdirMode(t, filepath.Join(open, "run"), 0o777|os.ModeSticky)
+	before := snapshot(t, open)
+	if _, err := CreateCounters(filepath.Join(open, "run")); !errors.Is(err, ErrUnsafeDir) {
+		t.Errorf("CreateCounters in a world-writable run dir: %v, want refused", err)
+	}
+	if _, err := ReadCounters(filepath.Join(open, "run"), "", nil); !errors.Is(err, ErrUnsafeDir) {
+		t.Errorf("ReadCounters in a world-writable run dir: %v, want refused", err)
+	}
+	if after := snapshot(t, open); after != before {
+		t.Errorf("refused directory changed:\n%s\nwant\n%s", after, before)
+	}
+}
+
+// TestCountersOfAnotherUserNotMapped: the files of another user (here,
+// root's files read by "uid 1000") are read with pread, never mapped, so
+// that their owner truncating one cannot crash the reader with SIGBUS;
+// clearing writes the cleared counters back.
+func TestCountersOfAnotherUserNotMapped(t *testing.T) {
+	run := t.TempDir()
+	f, err := CreateCounters(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Unmap()
+	f.Publish("eth0", 0)
+	f.Store()[0].Add(7)
+	f.Store()[1].Add(3)
+	path := f.Path()
+	asUID(t, 1000)
+	if v := mustRead(t, run, "eth0", nil); v[0] != 7 || v[1] != 3 {
+		t.Fatalf("read through pread: %v", v[:2])
+	}
+	if v := mustRead(t, run, "eth0", func(i int) bool { return i == 0 }); v[0] != 7 || v[1] != 3 {
+		t.Fatalf("read and clear counter 0: %v", v[:2])
+	}
+	if s := f.Store(); s[0].Load() != 0 || s[1].Load() != 3 {
+		t.Errorf("after clearing counter 0 through pwrite: %d %d, want 0 3", s[0].Load(), s[1].Load())
+	}
+
+	// The owner shrinks and restores its file while the other user reads
+	// it: reads see zero or the values, and never fault.
+	other, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				other.Truncate(CounterFileSize)
+				return
+			default:
+			}
+			other.Truncate(0)
+			other.Truncate(CounterFileSize)
+		}
+	}()
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		if _, err := ReadCounters(run, "eth0", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	<-done
 }

@@ -12,11 +12,20 @@
 //
 //	<run dir>/endpoints/<board>.<index>   one file per open endpoint (Registry)
 //	<run dir>/endpoints/<board>.raw       the raw endpoint of a board
+//	<run dir>/counters/                   live counters (CreateCounters)
+//	<run dir>/shm/                        shared-memory inboxes (engine/link/shm)
 //	<run dir>/peers                       the published peer table (WritePeerTable)
+//	<run dir>/users/<uid>/                a user's own endpoints (MakeUserDir)
 //
-// A missing run directory is created 0755 by root and 0700 by any other
-// user (a per-user directory); the mode of the endpoints directory follows
-// from the run directory's (see OpenRegistry).
+// Several users share a host, so every directory is checked before use
+// (safedir.go): owned by the caller or root, not writable by group or
+// others, not a symbolic link, else refused with ErrUnsafeDir naming it;
+// never chmod-ed unless just created. A missing run directory is created
+// 0755 by root and 0700 by any other user (a per-user directory); its
+// endpoints and counters directories follow its mode, shm is always 0700.
+// Files are 0644 or 0600. A user who does not own the run directory keeps
+// its endpoints in users/<uid>, or in a private per-user directory
+// (StateDirFor).
 //
 // # Endpoint registry
 //

@@ -23,7 +23,8 @@ const PeerTableFile = "peers"
 // WritePeerTable publishes peers as runDir/peers, replacing the previous
 // table atomically (a temporary file in runDir renamed over it), so that a
 // reader sees either the old or the new table, never a mix. runDir is
-// created if needed (see OpenRegistry for its mode). The file has mode 0644 and the format of a
+// created if needed, and must be a safe directory (MakeRunDir). The file
+// has mode 0644 and the format of a
 // static peers file (ParsePeersFile), one "<mac> <hostname>" line per peer
 // in order, after a '#' header line; a peer whose host name is not known yet
 // is written as its address alone, which ReadPeerTable accepts but
@@ -47,7 +48,7 @@ func WritePeerTable(runDir string, peers []Peer) error {
 		}
 		b.WriteByte('\n')
 	}
-	if err := ensureRunDir(runDir); err != nil {
+	if err := MakeRunDir(runDir); err != nil {
 		return fmt.Errorf("publish peer table: %w", err)
 	}
 	f, err := os.CreateTemp(runDir, "."+PeerTableFile+".tmp-*")
@@ -94,8 +95,13 @@ func ReadPeerTable(runDir string) ([]Peer, time.Time, error) {
 }
 
 // readPeerTable reads and parses the file at path; the FileInfo describes
-// the very file that was read (fstat of the open file).
+// the very file that was read (fstat of the open file). The directory
+// must be safe (CheckRunDir): a table another user could have written is
+// refused.
 func readPeerTable(path string) ([]Peer, fs.FileInfo, error) {
+	if err := CheckRunDir(filepath.Dir(path)); err != nil {
+		return nil, nil, fmt.Errorf("read peer table: %w", err)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read peer table: %w", err)

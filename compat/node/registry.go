@@ -9,7 +9,6 @@ package node
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -213,33 +212,6 @@ func checkBoardName(b string) error {
 		if c := b[i]; c == '/' || c <= ' ' || c == 0x7f {
 			return fmt.Errorf("bad board name %q", b)
 		}
-	}
-	return nil
-}
-
-// Run directory modes.
-const (
-	runDirModeRoot = 0o755 // run dir created by root: readable by every tool
-	runDirModeUser = 0o700 // run dir created by another user: a per-user directory
-)
-
-// ensureRunDir creates runDir (and its parents) when missing, with mode
-// 0755 when the process is root and 0700 otherwise (a non-root process that
-// creates its run directory is using a per-user one). An existing directory
-// is left alone.
-func ensureRunDir(runDir string) error {
-	if fi, err := os.Stat(runDir); err == nil {
-		if !fi.IsDir() {
-			return fmt.Errorf("run directory %s: not a directory", runDir)
-		}
-		return nil
-	}
-	mode := os.FileMode(runDirModeUser)
-	if os.Geteuid() == 0 {
-		mode = runDirModeRoot
-	}
-	if err := os.MkdirAll(runDir, mode); err != nil {
-		return fmt.Errorf("run directory: %w", err)
 	}
 	return nil
 }

@@ -54,67 +54,26 @@ var (
 // safe for concurrent use and holds no resource but its path: it needs no
 // closing.
 type Registry struct {
-	dir      string      // <run dir>/endpoints
-	fileMode os.FileMode // mode of the slot files this process creates
+	dir string // <run dir>/endpoints
 }
 
+// slotFileMode is the mode of the slot files: written by their creator
+// only, read by omx_endpoint_info of every user when the directory allows.
+const slotFileMode = 0o644
+
 // OpenRegistry opens the endpoint registry of runDir, creating runDir and
-// runDir/endpoints when missing.
-//
-// Modes: a missing runDir is created 0755 by root and 0700 by other users
-// (a per-user run directory). A missing endpoints directory gets a mode
-// derived from runDir: 01777 (sticky, like /tmp) when runDir is writable by
-// everybody, so that every user of a shared run directory can register
-// endpoints; 0755 when runDir belongs to root, so that omx_endpoint_info
-// works for every user; otherwise 0700 (per-user run directory). Slot files
-// are 0666 in a world-writable endpoints directory (a slot left by a dead
-// process of one user can be reused by another user), 0644 otherwise. An
-// existing endpoints directory keeps the mode an administrator gave it.
+// runDir/endpoints when missing (MakeSubdir: 0755 in root's run directory,
+// 0700 in a per-user one). Either must be a safe directory (see
+// safedir.go): one writable by another user, not belonging to this user
+// or root, or a symbolic link, is refused with an error wrapping
+// ErrUnsafeDir that names it. Slot files are 0644: only the user of the
+// registry (or root) creates or changes them.
 func OpenRegistry(runDir string) (*Registry, error) {
-	dir := filepath.Join(runDir, EndpointsDir)
-	if err := makeStateSubdir(runDir, dir); err != nil {
-		return nil, fmt.Errorf("open endpoint registry: %w", err)
-	}
-	fi, err := os.Stat(dir)
+	dir, err := MakeSubdir(runDir, EndpointsDir)
 	if err != nil {
 		return nil, fmt.Errorf("open endpoint registry: %w", err)
 	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("open endpoint registry: %s is not a directory", dir)
-	}
-	r := &Registry{dir: dir, fileMode: 0o644}
-	if fi.Mode().Perm()&0o002 != 0 {
-		r.fileMode = 0o666
-	}
-	return r, nil
-}
-
-// makeStateSubdir creates dir, a directory of the node state directory
-// runDir (created too), unless it exists: 01777 when runDir is
-// world-writable, 0755 when root owns it, 0700 otherwise (a per-user
-// directory). An existing directory keeps the mode an administrator gave it.
-func makeStateSubdir(runDir, dir string) error {
-	if err := ensureRunDir(runDir); err != nil {
-		return err
-	}
-	var st unix.Stat_t
-	if err := unix.Stat(runDir, &st); err != nil {
-		return &fs.PathError{Op: "stat", Path: runDir, Err: err}
-	}
-	mode := os.FileMode(0o700)
-	switch {
-	case st.Mode&0o002 != 0:
-		mode = 0o777 | os.ModeSticky
-	case st.Uid == 0:
-		mode = 0o755
-	}
-	if err := os.Mkdir(dir, mode); err == nil {
-		// Mkdir applies the umask and ignores the sticky bit.
-		return os.Chmod(dir, mode)
-	} else if !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	return nil
+	return &Registry{dir: dir}, nil
 }
 
 // Dir returns the directory holding the slot files.
@@ -198,17 +157,18 @@ func (b *busyHolder) owner() string {
 // 0, the slot is ours; busy != nil, somebody holds it; fd < 0 and no error,
 // the file changed under us (try again); err != nil, give up.
 //
-// The file is first opened without O_CREAT (creating over another user's
-// file in a sticky directory is refused by fs.protected_regular), never
-// through a symbolic link, and must be a regular file with one link (a file
-// planted by another user could otherwise make us write elsewhere).
+// The file is first opened without O_CREAT (so that a file of another
+// user, such as one root left in this user's directory, is reclaimed
+// rather than written), never through a symbolic link, and must be a
+// regular file with one link (a planted file could otherwise make us write
+// elsewhere).
 func (r *Registry) lockSlot(path string) (fd int, busy *busyHolder, err error) {
 	const flags = unix.O_RDWR | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NONBLOCK
 	fd, err = unix.Open(path, flags, 0)
 	switch err {
 	case nil:
 	case unix.ENOENT:
-		fd, err = unix.Open(path, flags|unix.O_CREAT|unix.O_EXCL, uint32(r.fileMode))
+		fd, err = unix.Open(path, flags|unix.O_CREAT|unix.O_EXCL, slotFileMode)
 		if err == unix.EEXIST {
 			return -1, nil, nil // raced with another creation
 		}
@@ -216,7 +176,7 @@ func (r *Registry) lockSlot(path string) (fd int, busy *busyHolder, err error) {
 			return -1, nil, &fs.PathError{Op: "create", Path: path, Err: err}
 		}
 		// Open applies the umask.
-		if err := unix.Fchmod(fd, uint32(r.fileMode)); err != nil {
+		if err := unix.Fchmod(fd, slotFileMode); err != nil {
 			unix.Close(fd)
 			return -1, nil, &fs.PathError{Op: "chmod", Path: path, Err: err}
 		}
@@ -363,8 +323,8 @@ func writeInfo(fd int, data []byte) error {
 func (c *Claim) Info() Info { return c.info }
 
 // Release gives the slot back: the file is removed (if it is still ours;
-// in a sticky directory where another user created it, it is emptied
-// instead) and then unlocked and closed. Release is idempotent: later calls
+// when the directory does not allow it, it is emptied instead) and then
+// unlocked and closed. Release is idempotent: later calls
 // return nil.
 func (c *Claim) Release() error {
 	c.mu.Lock()

@@ -607,33 +607,18 @@ func TestRegistryModes(t *testing.T) {
 		if _, err := OpenRegistry(runDir); err != nil {
 			t.Fatal(err)
 		}
-		fi, err := os.Stat(runDir)
-		if err != nil {
-			t.Fatal(err)
-		}
 		want := os.FileMode(0o700)
 		if os.Geteuid() == 0 {
 			want = 0o755
 		}
-		if got := fi.Mode().Perm(); got != want&^umask() {
-			t.Errorf("run dir mode %v, want %v", got, want)
-		}
-	})
-
-	t.Run("shared by every user", func(t *testing.T) {
-		runDir := t.TempDir()
-		if err := os.Chmod(runDir, 0o777|os.ModeSticky); err != nil {
-			t.Fatal(err)
-		}
-		r, err := OpenRegistry(runDir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := dirMode(t, r); got != 0o777|os.ModeSticky {
-			t.Errorf("endpoints dir mode %v, want sticky 0777", got)
-		}
-		if got := fileMode(t, r); got != 0o666 {
-			t.Errorf("slot file mode %v, want 0666", got)
+		for _, d := range []string{filepath.Dir(runDir), runDir} {
+			fi, err := os.Stat(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fi.Mode().Perm(); got != want {
+				t.Errorf("%s: mode %v, want %v (exactly, whatever the umask)", d, got, want)
+			}
 		}
 	})
 
@@ -641,7 +626,11 @@ func TestRegistryModes(t *testing.T) {
 		if os.Geteuid() != 0 {
 			t.Skip("needs root to own the run dir")
 		}
-		r, err := OpenRegistry(t.TempDir())
+		runDir := t.TempDir()
+		if err := os.Chmod(runDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r, err := OpenRegistry(runDir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -655,10 +644,8 @@ func TestRegistryModes(t *testing.T) {
 
 	t.Run("per-user", func(t *testing.T) {
 		runDir := t.TempDir()
-		if os.Geteuid() == 0 {
-			if err := os.Chown(runDir, 65534, 65534); err != nil {
-				t.Fatal(err)
-			}
+		if err := os.Chmod(runDir, 0o700); err != nil {
+			t.Fatal(err)
 		}
 		r, err := OpenRegistry(runDir)
 		if err != nil {
@@ -666,6 +653,9 @@ func TestRegistryModes(t *testing.T) {
 		}
 		if got := dirMode(t, r); got != 0o700 {
 			t.Errorf("endpoints dir mode %v, want 0700", got)
+		}
+		if got := fileMode(t, r); got != 0o644 {
+			t.Errorf("slot file mode %v, want 0644", got)
 		}
 	})
 
@@ -700,83 +690,120 @@ func umask() os.FileMode {
 	return os.FileMode(m)
 }
 
-// TestSharedAcrossUsers checks that in a run directory shared by every
-// user, a slot left by a dead process of one user can be taken by another
-// user, who cannot remove the file on release (sticky directory) and
-// empties it instead.
-func TestSharedAcrossUsers(t *testing.T) {
+// TestRegistryUnsafeDirs: a run directory or endpoints directory that
+// another user could change is refused with an error naming it, and left
+// exactly as it was (no chmod, nothing created in it).
+func TestRegistryUnsafeDirs(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, base string) (runDir, refused string)
+	}{
+		{"world-writable run dir", func(t *testing.T, base string) (string, string) {
+			run := filepath.Join(base, "run")
+			mkdirMode(t, run, 0o777|os.ModeSticky)
+			return run, run
+		}},
+		{"group-writable run dir", func(t *testing.T, base string) (string, string) {
+			run := filepath.Join(base, "run")
+			mkdirMode(t, run, 0o775)
+			return run, run
+		}},
+		{"world-writable endpoints dir", func(t *testing.T, base string) (string, string) {
+			run := filepath.Join(base, "run")
+			mkdirMode(t, run, 0o755)
+			mkdirMode(t, filepath.Join(run, EndpointsDir), 0o777|os.ModeSticky)
+			return run, filepath.Join(run, EndpointsDir)
+		}},
+		{"endpoints dir is a link", func(t *testing.T, base string) (string, string) {
+			run := filepath.Join(base, "run")
+			mkdirMode(t, run, 0o755)
+			mkdirMode(t, filepath.Join(base, "elsewhere"), 0o755)
+			if err := os.Symlink(filepath.Join(base, "elsewhere"), filepath.Join(run, EndpointsDir)); err != nil {
+				t.Fatal(err)
+			}
+			return run, filepath.Join(run, EndpointsDir)
+		}},
+		{"run dir is a link", func(t *testing.T, base string) (string, string) {
+			mkdirMode(t, filepath.Join(base, "elsewhere"), 0o755)
+			run := filepath.Join(base, "run")
+			if err := os.Symlink(filepath.Join(base, "elsewhere"), run); err != nil {
+				t.Fatal(err)
+			}
+			return run, run
+		}},
+		{"parent writable by others", func(t *testing.T, base string) (string, string) {
+			parent := filepath.Join(base, "open")
+			mkdirMode(t, parent, 0o777)
+			return filepath.Join(parent, "run"), parent
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := t.TempDir()
+			runDir, refused := tc.setup(t, base)
+			before := snapshot(t, base)
+			_, err := OpenRegistry(runDir)
+			var ue *UnsafeDirError
+			if !errors.As(err, &ue) || !errors.Is(err, ErrUnsafeDir) || ue.Path != refused {
+				t.Fatalf("OpenRegistry: %v, want an UnsafeDirError naming %s", err, refused)
+			}
+			if !strings.Contains(err.Error(), refused) {
+				t.Errorf("error %q does not name %s", err, refused)
+			}
+			if after := snapshot(t, base); after != before {
+				t.Errorf("directories changed:\n%s\nwant\n%s", after, before)
+			}
+		})
+	}
+}
+
+// mkdirMode makes dir with exactly mode.
+func mkdirMode(t *testing.T, dir string, mode os.FileMode) {
+	t.Helper()
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// snapshot lists every path under base with its mode and owner.
+func snapshot(t *testing.T, base string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		var st syscall.Stat_t
+		if err := syscall.Lstat(p, &st); err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s %o %d\n", p, st.Mode, st.Uid)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestForeignRunDir: as root, a run directory of another user (who could
+// replace what it holds) is refused; the per-user directory made by the
+// node service is the user's own.
+func TestForeignRunDir(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to run a helper as another user")
+		t.Skip("needs root to own a directory of another user")
 	}
-	// A world-accessible place for the run dir and a copy of the binary.
-	base, err := os.MkdirTemp("", "omx-node-shared-")
-	if err != nil {
+	runDir := t.TempDir()
+	if err := os.Chown(runDir, 65534, 65534); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	if err := os.Chmod(base, 0o755); err != nil {
-		t.Fatal(err)
+	if _, err := OpenRegistry(runDir); !errors.Is(err, ErrUnsafeDir) || !strings.Contains(err.Error(), "owned by uid 65534") {
+		t.Fatalf("OpenRegistry of a directory of uid 65534: %v, want refused", err)
 	}
-	binary := filepath.Join(base, "node.test")
-	data, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(binary, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	runDir := filepath.Join(base, "run")
-	if err := os.Mkdir(runDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(runDir, 0o777|os.ModeSticky); err != nil {
-		t.Fatal(err)
-	}
-	r, err := OpenRegistry(runDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
-
-	// Root's process dies holding eth0.0.
-	s := Slot{Board: "eth0", Index: 0}
-	h := startHolder(t, binary, runDir, s, 1, nil)
-	h.kill()
-
-	// Nobody takes it over (the file is root's, mode 0666).
-	h = startHolder(t, binary, runDir, s, 2, nobody)
-	got, err := r.List()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got[0].UID != 65534 || got[0].PID != h.cmd.Process.Pid {
-		t.Fatalf("List = %+v, want eth0.0 held by uid 65534", got)
-	}
-	if _, err := r.Acquire(s, 3); !errors.Is(err, ErrBusy) {
-		t.Errorf("root Acquire of nobody's slot: %v, want ErrBusy", err)
-	}
-	h.stop(t)
-	path := filepath.Join(r.Dir(), "eth0.0")
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatalf("nobody cannot remove root's file in a sticky dir, it should remain: %v", err)
-	}
-	if fi.Size() != 0 {
-		t.Errorf("released file has %d bytes, want emptied", fi.Size())
-	}
-	if got, err := r.List(); err != nil || len(got) != 0 {
-		t.Errorf("List after release = %+v, %v", got, err)
-	}
-
-	// And the other way round: root reuses a file nobody left.
-	h = startHolder(t, binary, runDir, Slot{Board: "eth0", Index: 1}, 4, nobody)
-	h.kill()
-	c := mustAcquire(t, r, Slot{Board: "eth0", Index: 1}, 5)
-	if err := c.Release(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(r.Dir(), "eth0.1")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("root's release: %v, want the file removed", err)
+	if _, err := os.Stat(filepath.Join(runDir, EndpointsDir)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("something was created in the refused directory: %v", err)
 	}
 }
 

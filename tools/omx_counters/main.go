@@ -106,12 +106,20 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			}
 			reset = own
 		}
-		v, err := node.ReadCounters(n.Cfg.RunDir, ifname, reset)
-		if err != nil {
-			if clear && errors.Is(err, fs.ErrPermission) {
-				fmt.Fprintln(stderr, "Clearing counters: Operation not permitted")
+		// The node state directory, plus the per-user directory of this
+		// user's endpoints when that is another one.
+		var v node.CounterValues
+		for i, dir := range nodeinfo.StateDirs(n.Cfg) {
+			d, err := node.ReadCounters(dir, ifname, reset)
+			if err != nil && i == 0 {
+				if clear && errors.Is(err, fs.ErrPermission) {
+					fmt.Fprintln(stderr, "Clearing counters: Operation not permitted")
+				}
+				return
 			}
-			return
+			for i := range d {
+				v[i] += d[i]
+			}
 		}
 		var out strings.Builder
 		out.WriteString(title + "\n")

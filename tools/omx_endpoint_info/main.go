@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/open-mx-go/open-mx-go/compat"
@@ -56,7 +55,12 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		fmt.Fprintf(stderr, "Failed to initialize (%v)\n", err)
 		return 255
 	}
-	open := listOpen(n.Cfg.RunDir)
+	open := make(map[string]map[uint32]node.Info)
+	for _, dir := range nodeinfo.StateDirs(n.Cfg) {
+		if err := listOpen(dir, open); err != nil {
+			fmt.Fprintf(stderr, "Ignoring the endpoints of %v\n", err)
+		}
+	}
 	if board >= 0 {
 		b, ok := n.Board(board)
 		if !ok {
@@ -73,21 +77,23 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	return 0
 }
 
-// listOpen returns the open endpoints of the registry of runDir by board
-// interface name and index. A run directory or registry that does not
-// exist has no open endpoint (and is not created).
-func listOpen(runDir string) map[string]map[uint32]node.Info {
-	out := make(map[string]map[uint32]node.Info)
-	if _, err := os.Stat(filepath.Join(runDir, node.EndpointsDir)); errors.Is(err, fs.ErrNotExist) {
-		return out
+// listOpen adds the open endpoints of the registry of runDir to out, by
+// board interface name and index (an index already there is kept). A run
+// directory or registry that does not exist has no open endpoint (and is
+// not created); one that is not safe is refused (the error names it).
+func listOpen(runDir string, out map[string]map[uint32]node.Info) error {
+	if _, err := node.CheckSubdir(runDir, node.EndpointsDir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if errors.Is(err, node.ErrUnsafeDir) {
+		return fmt.Errorf("node state directory %w", err)
 	}
 	reg, err := node.OpenRegistry(runDir)
 	if err != nil {
-		return out
+		return nil
 	}
 	list, err := reg.List()
 	if err != nil {
-		return out
+		return nil
 	}
 	for _, in := range list {
 		m := out[in.Board]
@@ -95,9 +101,11 @@ func listOpen(runDir string) map[string]map[uint32]node.Info {
 			m = make(map[uint32]node.Info)
 			out[in.Board] = m
 		}
-		m[in.Index] = in
+		if _, dup := m[in.Index]; !dup {
+			m[in.Index] = in
+		}
 	}
-	return out
+	return nil
 }
 
 func printBoard(w io.Writer, b compat.Board, open map[uint32]node.Info, verbose bool) {

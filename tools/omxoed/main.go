@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/open-mx-go/open-mx-go/compat"
+	"github.com/open-mx-go/open-mx-go/compat/node"
 )
 
 // Defaults of the options.
@@ -165,7 +166,14 @@ func main() {
 
 // run is the daemon proper; it returns the exit status.
 func run(prog string, o options, cfg compat.Config) int {
-	if err := os.MkdirAll(filepath.Dir(o.pidFile), 0o755); err != nil {
+	// The node state directory is made 0755 and checked like every
+	// directory of it (never world-writable, not another user's); the
+	// directory of a pid file given with -p is the administrator's.
+	mkdir := func(dir string) error { return os.MkdirAll(dir, 0o755) }
+	if filepath.Clean(filepath.Dir(o.pidFile)) == filepath.Clean(cfg.RunDir) {
+		mkdir = node.MakeRunDir
+	}
+	if err := mkdir(filepath.Dir(o.pidFile)); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: cannot create the directory of %s: %v\n", prog, o.pidFile, err)
 		return 1
 	}

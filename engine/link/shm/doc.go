@@ -6,7 +6,7 @@
 // # Files
 //
 // Every open endpoint owns an inbox: a file named
-// "omx-<Namespace>-<Board>-<Endpoint>" in Config.Dir (default /dev/shm),
+// "omx-<Namespace>-<Board>-<Endpoint>" in Config.Dir (a private directory),
 // mode 0600, mapped shared by its owner and by every sender. Open builds
 // the file under a temporary name and renames it into place, so a sender
 // never sees a half-initialised inbox and always a new inode after a
@@ -47,10 +47,18 @@
 // once and checked against the file size; head, tail, lengths and tags are
 // checked on every record. A bad record counts in Stats.BadRecords and the
 // consumer resynchronises (drops what is pending and resets the ring);
-// it never panics nor reads out of bounds. A process of the same user can
-// still shrink an inbox file under a mapping (SIGBUS): files are 0600, so
-// only the owner's own processes can do that. Frame payloads carry no
-// checksum: such a process can also alter pending data undetected.
+// it never panics nor reads out of bounds.
+//
+// A file mapped by another process must not shrink under the mapping (the
+// reader would die of SIGBUS). An inbox is sized once, before it gets its
+// name (ftruncate of the temporary file, then rename), and never resized;
+// it is mapped only when it belongs to the mapping process's user (fstat
+// after open: a sender maps only inboxes of its own user, Open retires
+// only an inbox of its own user) and is 0600, so only that user's own
+// processes (or root) could shrink it. The directory must be one that no
+// other user can change (Config.Dir, checked with lstat by Open), so
+// nobody else can take an inbox name either. Frame payloads carry no
+// checksum: a process of the same user can alter pending data undetected.
 //
 // # Routing and flow control
 //

@@ -10,7 +10,12 @@ import (
 
 // Config describes one endpoint's inbox.
 type Config struct {
-	// Dir holds the inbox files; default "/dev/shm".
+	// Dir holds the inbox files. Open refuses a directory that another
+	// user could change (ErrUnsafeDir): it must be a directory (not a
+	// symbolic link) of this user or root, not writable by group or
+	// others, since whoever may create files there could take an
+	// endpoint's inbox name first. The default, DefaultDir, is
+	// world-writable on most systems: give a private directory.
 	Dir string
 	// Namespace distinguishes node state directories (e.g. a hash of
 	// OMX_RUNDIR); it may be empty but must not contain '/'.
@@ -42,6 +47,9 @@ var (
 	ErrNotLocal = errors.New("shm: destination MAC is not this host's board")
 	// ErrUnsupported is returned by Open on systems without the link.
 	ErrUnsupported = errors.New("shm: not supported on this system")
+	// ErrUnsafeDir is wrapped by Open's error for a directory another
+	// user could change (see Config.Dir).
+	ErrUnsafeDir = errors.New("unsafe inbox directory")
 )
 
 // Stats counts what a link dropped or rejected.

@@ -75,6 +75,9 @@ func Open(cfg Config) (link.Link, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkDir(cfg.Dir); err != nil {
+		return nil, err
+	}
 	pid := os.Getpid()
 	l := &Link{
 		cfg:   cfg,
@@ -132,6 +135,31 @@ func Open(cfg Config) (link.Link, error) {
 	return l, nil
 }
 
+// checkDir refuses an inbox directory that another user could change
+// (lstat: a directory, not a symbolic link, of this user or root, not
+// writable by group or others).
+func checkDir(dir string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return fmt.Errorf("shm: inbox directory: %w", &os.PathError{Op: "lstat", Path: dir, Err: err})
+	}
+	uid := os.Geteuid()
+	reason := ""
+	switch {
+	case st.Mode&unix.S_IFMT == unix.S_IFLNK:
+		reason = "a symbolic link"
+	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+		reason = "not a directory"
+	case st.Uid != 0 && int(st.Uid) != uid:
+		reason = fmt.Sprintf("owned by uid %d (neither you, uid %d, nor root)", st.Uid, uid)
+	case st.Mode&0o022 != 0:
+		reason = fmt.Sprintf("writable by group or others (mode %04o)", st.Mode&0o7777)
+	default:
+		return nil
+	}
+	return fmt.Errorf("shm: inbox directory %s: %s: %w", dir, reason, ErrUnsafeDir)
+}
+
 // bellName returns the bell FIFO path of an inbox owned by pid.
 func bellName(inbox string, pid int) string { return fmt.Sprintf("%s.bell-%d", inbox, pid) }
 
@@ -171,8 +199,11 @@ func retire(path string) error {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size < hdrSize {
-		return nil // not an inbox: the rename replaces it
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size < hdrSize || st.Uid != uint32(os.Geteuid()) {
+		// Not an inbox (or not one of this user, which is never
+		// mapped: its owner could shrink it under the mapping): the
+		// rename replaces it.
+		return nil
 	}
 	mem, err := unix.Mmap(fd, 0, hdrSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {

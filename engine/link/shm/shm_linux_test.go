@@ -862,3 +862,51 @@ func TestForeignUserInbox(t *testing.T) {
 	}
 	_ = b
 }
+
+// TestOpenRefusesUnsafeDir: an inbox directory another user could change
+// (writable by others, even sticky like /dev/shm; a symbolic link; a
+// directory of another user) is refused, so nobody can take an endpoint's
+// inbox name first; nothing is created in it.
+func TestOpenRefusesUnsafeDir(t *testing.T) {
+	base := t.TempDir()
+	mk := func(name string, mode os.FileMode) string {
+		d := filepath.Join(base, name)
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, mode); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	dirs := map[string]string{
+		"sticky": mk("sticky", 0o777|os.ModeSticky),
+		"group":  mk("group", 0o770),
+	}
+	ok := mk("ok", 0o700)
+	dirs["link"] = filepath.Join(base, "link")
+	if err := os.Symlink(ok, dirs["link"]); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		dirs["foreign"] = mk("foreign", 0o700)
+		if err := os.Chown(dirs["foreign"], 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, dir := range dirs {
+		l, err := Open(cfgFor(dir, 1))
+		if err == nil {
+			l.Close()
+			t.Errorf("%s: Open succeeded", name)
+			continue
+		}
+		if !errors.Is(err, ErrUnsafeDir) || !strings.Contains(err.Error(), dir) {
+			t.Errorf("%s: %v, want ErrUnsafeDir naming %s", name, err, dir)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Errorf("%s: %d files created in a refused directory", name, len(ents))
+		}
+	}
+	mustOpen(t, cfgFor(ok, 1)).Close()
+}

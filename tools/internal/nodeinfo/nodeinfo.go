@@ -90,9 +90,14 @@ type Node struct {
 
 // Load reads the configuration from the environment (getenv, normally
 // os.Getenv) and the config file, and lists the boards. An error means the
-// boards cannot be listed at all (the tools' "Failed to initialize").
+// boards cannot be listed at all, or the node state directory is not safe
+// (node.ErrUnsafeDir: another user could have changed what it holds); the
+// tools then say "Failed to initialize" with the error.
 func Load(getenv func(string) string) (*Node, error) {
 	cfg := compat.LoadConfig(getenv)
+	if err := node.CheckRunDir(cfg.RunDir); errors.Is(err, node.ErrUnsafeDir) {
+		return nil, fmt.Errorf("node state directory %w", err)
+	}
 	boards, err := compat.DiscoverBoards(cfg)
 	if boards == nil && err != nil {
 		return nil, err
@@ -167,6 +172,20 @@ func (n *Node) PeerTable() *node.PeerTable {
 	return t
 }
 
+// StateDirs returns the directories whose endpoints and counters the
+// tools show: the node state directory, then the one holding the
+// endpoints of this user when that is another (a per-user directory, see
+// compat.Config.StateDir) and exists.
+func StateDirs(cfg compat.Config) []string {
+	dirs := []string{cfg.RunDir}
+	if sd := cfg.StateDir(); sd != cfg.RunDir {
+		if _, err := os.Lstat(sd); err == nil {
+			dirs = append(dirs, sd)
+		}
+	}
+	return dirs
+}
+
 // ReadPublished returns the published peer table of runDir; a missing
 // table is empty.
 func ReadPublished(runDir string) ([]node.Peer, error) {
@@ -207,7 +226,7 @@ func Code(err error) compat.Code {
 	switch {
 	case err == nil:
 		return compat.Success
-	case errors.Is(err, ErrAccessDenied), errors.Is(err, fs.ErrPermission):
+	case errors.Is(err, ErrAccessDenied), errors.Is(err, fs.ErrPermission), errors.Is(err, node.ErrUnsafeDir):
 		return compat.AccessDenied
 	case errors.Is(err, ErrTableFull):
 		return compat.NoResources
@@ -291,11 +310,7 @@ func WriteState(runDir string, s TableState) error {
 
 // writeAtomic writes runDir/name through a temporary file renamed over it.
 func writeAtomic(runDir, name string, data []byte) error {
-	mode := os.FileMode(0o700)
-	if os.Geteuid() == 0 {
-		mode = 0o755
-	}
-	if err := os.MkdirAll(runDir, mode); err != nil {
+	if err := node.MakeRunDir(runDir); err != nil {
 		return err
 	}
 	f, err := os.CreateTemp(runDir, "."+name+".tmp-*")

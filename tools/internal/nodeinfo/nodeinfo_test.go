@@ -3,6 +3,7 @@ package nodeinfo
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -112,5 +113,34 @@ func TestLoadLoopback(t *testing.T) {
 	n, err = Load(func(k string) string { return env[k] })
 	if err != nil || n.Boards[0].Hostname != "renamed:0" {
 		t.Fatalf("host name override not applied: %+v, %v", n.Boards, err)
+	}
+}
+
+// TestUnsafeRunDir: the tools refuse a node state directory others may
+// write (naming it) and never change it.
+func TestUnsafeRunDir(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	if err := os.Mkdir(run, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(run, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"OMX_RUNDIR": run, "OMX_IFNAMES": "lo", "OMX_CONFIG": "/nonexistent"}
+	_, err := Load(func(k string) string { return env[k] })
+	if err == nil || !strings.Contains(err.Error(), run) || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("Load: %v, want a refusal naming %s", err, run)
+	}
+	if Strerror(err) != "Access denied" {
+		t.Errorf("Strerror = %q", Strerror(err))
+	}
+	if err := WriteState(run, TableState{Configured: true}); err == nil {
+		t.Error("WriteState in a world-writable directory succeeded")
+	}
+	if ents, _ := os.ReadDir(run); len(ents) != 0 {
+		t.Errorf("%d files written in the refused directory", len(ents))
+	}
+	if fi, _ := os.Stat(run); fi.Mode() != os.ModeDir|os.ModeSticky|0o777 {
+		t.Errorf("mode changed to %v", fi.Mode())
 	}
 }
