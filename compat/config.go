@@ -132,6 +132,14 @@ type Config struct {
 	PeersFile string
 	// WireCompat selects the MX wire-compatible framing (OMX_WIRE_COMPAT).
 	WireCompat bool
+	// BoardAccess says who may use which board through the node service
+	// (OMX_BOARD_ACCESS: "<ifname>:<user>,@<group>,..." entries separated
+	// by spaces or semicolons; boards not named: every local user).
+	BoardAccess string
+	// Backend selects the path to the network: BackendAuto (direct with
+	// raw-socket rights, else through the node service when it runs),
+	// BackendOn or BackendOff (OMX_BACKEND=1/0).
+	Backend int
 
 	// ConfigFile is the config file that was read ("" if none).
 	ConfigFile string
@@ -139,6 +147,13 @@ type Config struct {
 	// the prefix, in order. Empty unless Verbose.
 	Messages []string
 }
+
+// Values of Config.Backend.
+const (
+	BackendAuto = iota
+	BackendOn
+	BackendOff
+)
 
 // DefaultConfig returns the configuration of an empty environment without a
 // config file, for root (RunDir is DefaultRunDir, no UserDir).
@@ -396,6 +411,27 @@ var knobTable = []knob{
 		meaning: "partners (remote endpoints) an endpoint keeps; idle ones are reclaimed beyond it (0: the default)",
 		set:     countSetter("partners max", func(c *Config) *uint32 { return &c.PartnersMax }),
 		show:    func(c Config) string { return uintKnob(c.PartnersMax) }},
+	{names: []string{"OMX_BACKEND"},
+		meaning: "1: reach the network through the node service (omxoed) even with raw-socket rights; 0: never (default: the service only without raw-socket rights)",
+		set: func(l *loader, v string) {
+			if atoi(v) != 0 {
+				l.cfg.Backend = BackendOn
+				l.notef("Forcing the network path through the node service")
+			} else {
+				l.cfg.Backend = BackendOff
+				l.notef("Forcing the direct network path")
+			}
+		},
+		show: func(c Config) string {
+			return map[int]string{BackendAuto: "(auto)", BackendOn: "1", BackendOff: "0"}[c.Backend]
+		}},
+	{names: []string{"OMX_BOARD_ACCESS"},
+		meaning: "who may use which board through the node service: \"<ifname>:<user>,@<group>,...\" entries (boards not named: every local user)",
+		set: func(l *loader, v string) {
+			l.cfg.BoardAccess = v
+			l.notef("Board access %q", v)
+		},
+		show: func(c Config) string { return strOrUnset(c.BoardAccess) }},
 	{names: []string{"OMX_WAITSPIN"},
 		meaning: "non-zero: blocking calls busy-poll instead of sleeping",
 		set:     boolSetter("Forcing busy-polling in blocking calls", "Disabling busy-polling in blocking calls", func(c *Config) *bool { return &c.WaitSpin }),

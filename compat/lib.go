@@ -76,6 +76,7 @@ type Library struct {
 	eng         *engine.Engine
 	engAny      atomic.Pointer[engine.Engine] // eng, readable without mu
 	reg         registry
+	backend     backendState
 	global      atomic.Pointer[Handler]
 	appGlobal   atomic.Bool // the application installed the global handler
 }
@@ -206,7 +207,14 @@ func (l *Library) engineConfig(cfg Config, boards []Board) engine.Config {
 		},
 		RefreshPeers: newPeerSource(cfg).refresh,
 		AcquireSlot: func(b engine.Board, index, session uint32) (func(), error) {
+			if l.viaBackend(cfg, b) {
+				return l.backendAcquire(cfg, b, index, session)
+			}
 			return l.reg.acquire(cfg, b, index, session)
+		},
+		NoNetworkReason: noNetworkReason(cfg),
+		Warn: func(msg string) {
+			Stderr(expandPrefix(cfg.VerbosePrefix) + msg + "\n")
 		},
 		Report: func(ep *engine.Endpoint, msg string, code engine.Status) engine.Status {
 			return engine.Status(l.Report(ep, Code(code), msg))

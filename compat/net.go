@@ -31,6 +31,9 @@ func ModeFor(cfg Config, b engine.Board) (wire.Mode, error) {
 // traffic only), which is said in verbose mode; an interface whose MTU is
 // too small for the wire mode is refused.
 func (l *Library) openLink(cfg Config, b engine.Board, ep uint32) (link.Link, wire.Mode, error) {
+	if l.viaBackend(cfg, b) {
+		return l.backendLink(cfg, b, ep)
+	}
 	mode, err := ModeFor(cfg, b)
 	if err != nil {
 		return nil, mode, Errorf(BoardNotFound, "Opening board %d (%s): %v", b.Index, b.IfName, err)

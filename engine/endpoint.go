@@ -37,6 +37,8 @@ type Endpoint struct {
 	rndvThreshold   uint32
 	unexpMax        int // bound of the unexpected queue, bytes (guarded by mu)
 	partnersMax     int
+	noPathReason    string
+	warn            func(msg string)
 	reclaimed       uint64 // partners reclaimed (guarded by mu)
 	zombieMax       int
 	notAckedMax     uint32
@@ -100,6 +102,8 @@ func newEndpoint(e *Engine, cfg Config, b Board, index, key, session uint32, opt
 		rndvThreshold: cfg.RndvThreshold,
 		unexpMax:      cfg.UnexpQueueMax,
 		partnersMax:   cfg.PartnersMax,
+		noPathReason:  cfg.NoNetworkReason,
+		warn:          cfg.Warn,
 		report:        cfg.Report,
 		fatal:         cfg.Fatal,
 	}

@@ -112,6 +112,12 @@ type Config struct {
 	// function, or an error wrapping ErrBusy when another process holds
 	// the slot. Nil: only this process is checked.
 	AcquireSlot func(b Board, index, session uint32) (release func(), err error)
+	// NoNetworkReason says why endpoints have no network path (no
+	// raw-socket rights, no node service), for the message connects to
+	// other hosts give; Warn prints such a message (once per process; nil:
+	// nothing is printed).
+	NoNetworkReason string
+	Warn            func(msg string)
 	// UnexpQueueMax bounds the unexpected queue of an endpoint, in bytes
 	// (DefaultUnexpQueueMax; MX_PARAM_UNEXP_QUEUE_MAX changes it per
 	// endpoint): messages from the wire beyond it are dropped unacked.
@@ -200,6 +206,8 @@ type Engine struct {
 	partners  table[*Partner]
 
 	goroutines atomic.Int64 // goroutines the engine started and has not joined
+
+	noPathWarned atomic.Bool // the no-network-path message was printed
 
 	nextRefresh atomic.Int64 // unix ns of the next RefreshPeers poll
 }

@@ -4,6 +4,7 @@ package engine
 // libopen-mx/omx_connect.c).
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/open-mx-go/open-mx-go/engine/wire"
@@ -67,7 +68,16 @@ func (ep *Endpoint) wirePartnerLocked(nic uint64, index uint32, fromWire bool) *
 
 // iconnectWireLocked starts a connect request toward a remote endpoint.
 func (ep *Endpoint) iconnectWireLocked(r *Request, nic uint64, index, key uint32) {
-	if ep.net == nil {
+	if ep.net == nil || (ep.net.lnkLocal && !ep.localNIC(nic)) {
+		// No network path (no raw-socket rights, no node service): fail
+		// at once, and say why once, instead of retrying for minutes.
+		if ep.eng.noPathWarned.CompareAndSwap(false, true) && ep.warn != nil {
+			why := ep.noPathReason
+			if why == "" {
+				why = "the endpoint has no network link"
+			}
+			ep.warn(fmt.Sprintf("no network path to %012x: %s", nic, why))
+		}
 		ep.completeLocked(r, StatusRemoteEndpointUnreachable)
 		return
 	}

@@ -99,6 +99,19 @@ type Claim struct {
 // a different user's data that this process may not replace gives an error
 // wrapping fs.ErrPermission; a bad board name an error of its own.
 func (r *Registry) Acquire(s Slot, session uint32) (*Claim, error) {
+	return r.AcquireAs(s, session, Holder{PID: os.Getpid(), UID: os.Geteuid(), Command: selfCommand()})
+}
+
+// Holder is the process an endpoint is claimed for.
+type Holder struct {
+	PID, UID int
+	Command  string
+}
+
+// AcquireAs is Acquire on behalf of another process (the node service
+// claims the endpoints it serves to applications in their name; the claim
+// is held by the service, which releases it when the application goes).
+func (r *Registry) AcquireAs(s Slot, session uint32, h Holder) (*Claim, error) {
 	name, err := slotName(s)
 	if err != nil {
 		return nil, fmt.Errorf("acquire endpoint: %w", err)
@@ -108,10 +121,10 @@ func (r *Registry) Acquire(s Slot, session uint32) (*Claim, error) {
 		Board:   s.Board,
 		NICID:   s.NICID,
 		Index:   s.Index,
-		PID:     os.Getpid(),
-		UID:     os.Geteuid(),
+		PID:     h.PID,
+		UID:     h.UID,
 		Session: session,
-		Command: selfCommand(),
+		Command: sanitize(h.Command),
 	}
 	for attempt := 1; ; attempt++ {
 		fd, busy, err := r.lockSlot(path)

@@ -8,6 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/user"
+	"strconv"
 	"strings"
 
 	"github.com/open-mx-go/open-mx-go/compat"
@@ -118,7 +120,7 @@ func printBoard(w io.Writer, b compat.Board, open map[uint32]node.Info, verbose 
 			if len(cmd) > commandMax {
 				cmd = cmd[:commandMax]
 			}
-			fmt.Fprintf(w, "  %s\topen by pid %d (%s)\n", name, in.PID, cmd)
+			fmt.Fprintf(w, "  %s\topen by pid %d (%s) user %s\n", name, in.PID, cmd, userName(in.UID))
 		case verbose:
 			fmt.Fprintf(w, "  %s\tnot open\n", name)
 		}
@@ -134,4 +136,14 @@ func printBoard(w io.Writer, b compat.Board, open map[uint32]node.Info, verbose 
 		line(fmt.Sprint(e), in, ok)
 	}
 	fmt.Fprintf(w, "%d regular endpoints open (out of %d)\n\n", count, nodeinfo.EndpointMax)
+}
+
+// userName returns the login name of uid, or the number (open-mx-go
+// addition: several users share a host; endpoints served by the node
+// service run as ordinary users).
+func userName(uid int) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		return u.Username
+	}
+	return strconv.Itoa(uid)
 }

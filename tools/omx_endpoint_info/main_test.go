@@ -89,7 +89,7 @@ func TestEndpointInfoClaims(t *testing.T) {
 	if len(cmd) > 15 {
 		cmd = cmd[:15]
 	}
-	who := fmt.Sprintf("\topen by pid %d (%s)\n", os.Getpid(), cmd)
+	who := fmt.Sprintf("\topen by pid %d (%s) user %s\n", os.Getpid(), cmd, userName(os.Geteuid()))
 	want := boardHeader + "  raw" + who + "  0" + who + "  7" + who + "  31" + who +
 		"3 regular endpoints open (out of 32)\n\n"
 	if r := h.Run(t, bin); r.ExitCode != 0 || r.Stdout != want {
@@ -127,7 +127,7 @@ func TestEndpointInfoOtherProcess(t *testing.T) {
 	if err != nil || line != "open 0 0\n" {
 		t.Fatalf("holder: %q, %v; want \"open 0 0\"", line, err)
 	}
-	want := boardHeader + fmt.Sprintf("  0\topen by pid %d (holder)\n", cmd.Process.Pid) +
+	want := boardHeader + fmt.Sprintf("  0\topen by pid %d (holder) user %s\n", cmd.Process.Pid, userName(os.Geteuid())) +
 		"1 regular endpoints open (out of 32)\n\n"
 	if r := h.Run(t, bin); r.ExitCode != 0 || r.Stdout != want {
 		t.Fatalf("with the holder running: exit %d\n%s\nwant:\n%s", r.ExitCode, r.Stdout, want)

@@ -78,6 +78,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	if verbose {
 		// open-mx-go addition: how processes of this host talk.
 		fmt.Fprintf(stdout, "Same-host communication: %s\n", compat.SameHostPath(n.Cfg, getenv))
+		fmt.Fprintf(stdout, "Network path of this process: %s\n", networkPath(n.Cfg))
 	}
 
 	state, err := nodeinfo.ReadState(n.Cfg.RunDir)
@@ -106,4 +107,17 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		fmt.Fprintln(stderr, "WARNING: peer table is full, some peers could not be added.")
 	}
 	return 0
+}
+
+// networkPath says how a process run like this one reaches other hosts
+// (open-mx-go addition).
+func networkPath(cfg compat.Config) string {
+	path, why, socket := compat.ChooseNetworkPath(cfg)
+	switch path {
+	case compat.PathDirect:
+		return "direct (own raw sockets: " + why + ")"
+	case compat.PathBackend:
+		return "through the node service at " + socket + " (" + why + ")"
+	}
+	return "none: " + why
 }

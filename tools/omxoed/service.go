@@ -82,10 +82,11 @@ type daemon struct {
 	reg     *node.Registry
 	stats   stats
 
-	boards []*board
-	failed chan error // first fatal error of a board goroutine
-	quit   chan struct{}
-	wg     sync.WaitGroup
+	boards  []*board
+	backend *backendServer // endpoints served to applications
+	failed  chan error     // first fatal error of a board goroutine
+	quit    chan struct{}
+	wg      sync.WaitGroup
 
 	// mu guards what follows, and serializes the read-modify-write of
 	// the published table.
@@ -189,6 +190,9 @@ func (d *daemon) start() error {
 			return fmt.Errorf("Cannot publish the peer table: %v", err)
 		}
 	}
+	if d.backend, err = d.startBackend(); err != nil {
+		return fmt.Errorf("Cannot serve applications without raw-socket rights: %v", err)
+	}
 	d.wg.Add(1)
 	go func() { defer d.wg.Done(); d.maintain() }()
 	for _, b := range d.boards {
@@ -229,6 +233,9 @@ func (d *daemon) openBoard(cb compat.Board) (*board, error) {
 // stop ends the goroutines and releases everything.
 func (d *daemon) stop() {
 	close(d.quit)
+	if d.backend != nil {
+		d.backend.stop()
+	}
 	for _, b := range d.boards {
 		b.raw.Close() // wakes discover
 	}

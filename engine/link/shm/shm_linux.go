@@ -3,6 +3,7 @@
 package shm
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -228,7 +230,20 @@ func pidAlive(v uint64) bool {
 		return false
 	}
 	err := unix.Kill(int(v), 0)
-	return err == nil || errors.Is(err, unix.EPERM)
+	return (err == nil || errors.Is(err, unix.EPERM)) && !zombie(int(v))
+}
+
+// zombie reports whether process pid has exited but is not reaped yet (a
+// zombie still answers kill(pid, 0), but it holds nothing any more: its
+// endpoints are free for the next job).
+func zombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// pid (comm) state ...: the command may hold spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && (b[i+2] == 'Z' || b[i+2] == 'X')
 }
 
 // Send implements link.Link.

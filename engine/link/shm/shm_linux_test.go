@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -685,6 +687,9 @@ func child(mode string, args []string) int {
 		if err != nil || !u64At(p.r.mem, offLock).CompareAndSwap(0, sl.me) {
 			return 4
 		}
+	case "hang": // keep the inbox open until killed
+		fmt.Println("ready")
+		time.Sleep(time.Hour)
 	case "crash": // die without closing
 	case "late": // send one frame to endpoint 1 after count ms, then close
 		time.Sleep(time.Duration(count) * time.Millisecond)
@@ -861,6 +866,46 @@ func TestForeignUserInbox(t *testing.T) {
 		t.Error("a frame was written into another user's inbox")
 	}
 	_ = b
+}
+
+// A process killed and not reaped yet (a zombie) holds nothing: its inbox
+// counts as closed, so the next process that takes its endpoint index is
+// reachable at once.
+func TestZombieOwnerIsDead(t *testing.T) {
+	dir := t.TempDir()
+	cmd := runChild(t, "hang", dir, 0, 0)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "ready\n" {
+		t.Fatalf("child: %q %v", buf, err)
+	}
+	if !Alive(cfgFor(dir, 0), 0) {
+		t.Fatal("a live owner is not alive")
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	// Not reaped: the child is a zombie until Wait.
+	deadline := time.Now().Add(5 * time.Second)
+	for !zombie(cmd.Process.Pid) {
+		if time.Now().After(deadline) {
+			t.Fatal("the killed child never became a zombie")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if Alive(cfgFor(dir, 0), 0) {
+		t.Fatal("a zombie owner counts as alive")
+	}
+	// Its index is free: a new process's inbox replaces it.
+	l := mustOpen(t, cfgFor(dir, 0))
+	if pid, ok := l.OwnerPID(0); !ok || pid != uint32(os.Getpid()) {
+		t.Fatalf("owner after the zombie: %d %v", pid, ok)
+	}
+	cmd.Wait()
 }
 
 // TestOpenRefusesUnsafeDir: an inbox directory another user could change
