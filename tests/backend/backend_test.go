@@ -325,3 +325,40 @@ func BenchmarkBackendVsDirect(b *testing.B) {
 		b.Logf("4 MiB: direct %.0f MB/s, backend %.0f MB/s (%.2f×)", dBW, bBW, bBW/dBW)
 	}
 }
+
+// A board whose access list does not name the user is refused to it, with
+// a message naming the list; another user of the list gets it.
+func TestBackendBoardAccess(t *testing.T) {
+	needSetpriv(t)
+	n := nettest.New(t, nettest.Options{Hosts: 2})
+	tl := build(t)
+	a := n.Hosts[0]
+	for _, d := range []string{a.RunDir, filepath.Dir(a.RunDir), filepath.Dir(a.PeersFile)} {
+		os.Chmod(d, 0o755)
+	}
+	oed := a.Start(t, []string{"OMX_BOARD_ACCESS=" + a.IfName + ":root,4242"}, tl.oed, "-f", "-v")
+	sock := filepath.Join(a.RunDir, "backend.sock")
+	deadline := time.Now().Add(10 * time.Second)
+	for !fileIsSocket(sock) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no backend socket; log:\n%s", oed.Stderr())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	prog, args := asNobody(tl.forge, "listen", "-socket", sock, "-if", a.IfName, "-ep", "2", "-for", "100ms")
+	res := a.Run(t, 20*time.Second, nil, prog, args...)
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "OMX_BOARD_ACCESS") || !strings.Contains(res.Stderr, "not allowed") {
+		t.Fatalf("nobody on a board for root and uid 4242: exit %d\n%s%s", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	res = a.Run(t, 20*time.Second, nil, "/usr/bin/setpriv", "--reuid=4242", "--regid=4242", "--clear-groups", "--inh-caps=-all",
+		tl.forge, "listen", "-socket", sock, "-if", a.IfName, "-ep", "2", "-for", "100ms")
+	if res.ExitCode != 0 {
+		t.Fatalf("uid 4242, named in the list: exit %d\n%s%s\nlog:\n%s", res.ExitCode, res.Stdout, res.Stderr, oed.Stderr())
+	}
+	t.Logf("refused as expected: %s", strings.TrimSpace(lastLine(oed.Stderr())))
+}
+
+func fileIsSocket(p string) bool {
+	st, err := os.Lstat(p)
+	return err == nil && st.Mode()&os.ModeSocket != 0
+}

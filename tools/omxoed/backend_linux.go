@@ -266,7 +266,11 @@ func (s *backendServer) serveClient(cfd int) {
 	}
 	if !s.allows(b.b.IfName, cred.Uid, cred.Gid) {
 		s.stats.denied.Add(1)
-		refuse(backend.StatusDenied, "user %d may not use board %s (OMX_BOARD_ACCESS in %s)", cred.Uid, b.b.IfName, s.d.cfg.ConfigFile)
+		where := "the node service's environment"
+		if s.d.cfg.ConfigFile != "" {
+			where = s.d.cfg.ConfigFile
+		}
+		refuse(backend.StatusDenied, "user %d may not use board %s (OMX_BOARD_ACCESS in %s)", cred.Uid, b.b.IfName, where)
 		return
 	}
 	s.mu.Lock()
