@@ -317,6 +317,7 @@ type servedEndpoint struct {
 	lnk       link.Link
 	tx, rx    *shm.Channel // tx: from the application; rx: to it
 	clientFDs []int
+	closing   atomic.Bool // the application closed: drain what it sent, then stop
 	stop      atomic.Bool
 }
 
@@ -396,9 +397,10 @@ func (ep *servedEndpoint) release() {
 // service stops.
 func (ep *servedEndpoint) run(cfd int) {
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wireDone := make(chan struct{})
+	wg.Add(1)
 	go func() { defer wg.Done(); ep.toApplication() }()
-	go func() { defer wg.Done(); ep.toWire() }()
+	go func() { defer close(wireDone); ep.toWire() }()
 	// The application's socket stays silent; it becomes readable (EOF)
 	// when the application closes the endpoint or dies.
 	for !ep.stop.Load() {
@@ -411,10 +413,20 @@ func (ep *servedEndpoint) run(cfd int) {
 			break
 		}
 	}
+	// What the application queued before it closed (its last messages,
+	// the goodbyes of its endpoint) still goes out: the send direction
+	// drains its channel, for a second at most, before everything stops.
+	ep.closing.Store(true)
+	ep.tx.Wake()
+	select {
+	case <-wireDone:
+	case <-time.After(time.Second):
+	}
 	ep.stop.Store(true)
 	ep.lnk.Wake()
 	ep.tx.Wake()
 	wg.Wait()
+	<-wireDone
 	_, txSleeps := ep.tx.Counts()
 	rxRings, _ := ep.rx.Counts()
 	if ep.s.d.verbose {
@@ -503,6 +515,9 @@ func (ep *servedEndpoint) toWire() {
 		for ; moved < 64; moved++ {
 			n := ep.tx.Pop(buf)
 			if n == 0 {
+				if ep.closing.Load() {
+					return // drained after the application closed
+				}
 				break
 			}
 			if why := backend.CheckFrame(buf[:n], ep.b.mac, ep.index, ep.mode.MTU, ep.mode); why != "" {
