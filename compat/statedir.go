@@ -7,9 +7,11 @@ package compat
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 
 	"github.com/open-mx-go/open-mx-go/compat/node"
+	"github.com/open-mx-go/open-mx-go/engine/link/backend"
 )
 
 // StateDir returns the directory holding the state of the endpoints this
@@ -31,6 +33,14 @@ var stateSubdirs = []string{node.EndpointsDir, node.CountersDir, node.ShmDir}
 // (a directory this process may not create) leave the endpoint without
 // registry, counters or same-host path, as before.
 func prepareStateDir(cfg Config) error {
+	if cfg.StateDir() == cfg.UserDir && os.Geteuid() != 0 {
+		// The node service makes a user's directory in the node state
+		// directory when asked; without it (or if it cannot), the
+		// private directory stays.
+		if sock := BackendSocket(cfg); backend.Available(sock) {
+			_ = backend.MakeUserDir(sock)
+		}
+	}
 	dir := cfg.StateDir()
 	for _, sub := range stateSubdirs {
 		if _, err := node.MakeSubdir(dir, sub); err != nil {

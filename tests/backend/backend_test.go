@@ -362,3 +362,37 @@ func fileIsSocket(p string) bool {
 	st, err := os.Lstat(p)
 	return err == nil && st.Mode()&os.ModeSocket != 0
 }
+
+// The service makes a user's state directory in the node state directory
+// when the user's first endpoint opens (0700, owned by the user), and the
+// user's endpoints keep their state there.
+func TestBackendUserDir(t *testing.T) {
+	needSetpriv(t)
+	n := nettest.New(t, nettest.Options{Hosts: 2})
+	tl := build(t)
+	a := n.Hosts[0]
+	service(t, a, tl)
+	prog, args := asNobody(tl.perf)
+	srv := a.Start(t, nil, prog, args...)
+	dir := filepath.Join(a.RunDir, "users", nobody)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(srv.Stdout(), "Starting receiver") {
+		if time.Now().After(deadline) {
+			t.Fatalf("omx_perf as nobody did not start:\n%s%s", srv.Stdout(), srv.Stderr())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	st, err := os.Lstat(dir)
+	if err != nil {
+		t.Fatalf("no state directory of nobody: %v", err)
+	}
+	sys := st.Sys().(*syscall.Stat_t)
+	if !st.IsDir() || st.Mode().Perm() != 0o700 || sys.Uid != 65534 {
+		t.Fatalf("%s: mode %v uid %d, want a 0700 directory of nobody", dir, st.Mode(), sys.Uid)
+	}
+	ents, _ := os.ReadDir(filepath.Join(dir, "shm"))
+	if len(ents) == 0 {
+		t.Fatalf("no inbox of nobody's endpoint in %s/shm", dir)
+	}
+	srv.Kill()
+}

@@ -249,6 +249,10 @@ func (s *backendServer) serveClient(cfd int) {
 		refuse(backend.StatusBadRequest, "%v", err)
 		return
 	}
+	if req.UserDir {
+		s.serveUserDir(cfd, cred)
+		return
+	}
 	var b *board
 	for _, x := range s.d.boards {
 		if uint32(x.b.Index) == req.Board {

@@ -31,3 +31,6 @@ func Open(Config) (*Link, error) { return nil, errors.New("backend: only support
 
 // Command is this process's command name.
 func Command() string { return "" }
+
+// MakeUserDir fails: the backend needs Linux.
+func MakeUserDir(string) error { return errors.New("backend: only supported on Linux") }

@@ -30,6 +30,7 @@ const (
 	protoMagic   = 0x42584d4f // "OMXB" little-endian
 	protoVersion = 1
 	opOpen       = 1
+	opUserDir    = 2 // make the caller's state directory (userdir.go)
 
 	// RequestSize and ReplySize are the sizes of the messages (one
 	// SOCK_SEQPACKET message each).
@@ -39,8 +40,10 @@ const (
 	messageLen  = ReplySize - 36
 )
 
-// Request asks the service to open an endpoint.
+// Request asks the service to open an endpoint (or, with UserDir, to make
+// the caller's state directory).
 type Request struct {
+	UserDir  bool
 	Board    uint32 // board index
 	Endpoint uint32 // endpoint index
 	Session  uint32 // the endpoint's session id (recorded in the registry)
@@ -110,7 +113,11 @@ func (r Request) Marshal() []byte {
 	b := make([]byte, RequestSize)
 	binary.LittleEndian.PutUint32(b[0:], protoMagic)
 	binary.LittleEndian.PutUint32(b[4:], protoVersion)
-	binary.LittleEndian.PutUint32(b[8:], opOpen)
+	op := uint32(opOpen)
+	if r.UserDir {
+		op = opUserDir
+	}
+	binary.LittleEndian.PutUint32(b[8:], op)
 	binary.LittleEndian.PutUint32(b[12:], r.Board)
 	binary.LittleEndian.PutUint32(b[16:], r.Endpoint)
 	binary.LittleEndian.PutUint32(b[20:], r.Session)
@@ -122,10 +129,15 @@ func (r Request) Marshal() []byte {
 // UnmarshalRequest decodes a request (from an untrusted application).
 func UnmarshalRequest(b []byte) (Request, error) {
 	if len(b) != RequestSize || binary.LittleEndian.Uint32(b[0:]) != protoMagic ||
-		binary.LittleEndian.Uint32(b[4:]) != protoVersion || binary.LittleEndian.Uint32(b[8:]) != opOpen {
+		binary.LittleEndian.Uint32(b[4:]) != protoVersion {
 		return Request{}, fmt.Errorf("backend: bad request of %d bytes", len(b))
 	}
+	op := binary.LittleEndian.Uint32(b[8:])
+	if op != opOpen && op != opUserDir {
+		return Request{}, fmt.Errorf("backend: unknown request %d", op)
+	}
 	return Request{
+		UserDir:  op == opUserDir,
 		Board:    binary.LittleEndian.Uint32(b[12:]),
 		Endpoint: binary.LittleEndian.Uint32(b[16:]),
 		Session:  binary.LittleEndian.Uint32(b[20:]),
