@@ -143,3 +143,30 @@ func (l *Library) backendLink(cfg Config, b engine.Board, ep uint32) (link.Link,
 	}
 	return lk, mode, nil
 }
+
+// serviceInterfaces returns the boards the node service serves that this
+// process does not see itself, as interfaces, when it reaches the network
+// through the service: a process in a container with a network namespace
+// of its own (and the host's node state directory bind-mounted) gets the
+// host's boards. They come after the process's own interfaces.
+func serviceInterfaces(cfg Config, local []netInterface) []netInterface {
+	if path, _, sock := ChooseNetworkPath(cfg); path != PathBackend || !backend.Available(sock) {
+		return nil
+	} else if bs, err := backend.Boards(sock); err == nil {
+		next := 0
+		for _, ni := range local {
+			next = max(next, ni.Index+1)
+		}
+		var out []netInterface
+		for _, b := range bs {
+			if _, ok := findInterface(local, b.IfName); ok {
+				continue
+			}
+			out = append(out, netInterface{Index: next, Name: b.IfName, MAC: append([]byte(nil), b.MAC[:]...), MTU: int(b.MTU),
+				Up: true, Type: arphrdEther, NUMANode: -1, Driver: "omxoed"})
+			next++
+		}
+		return out
+	}
+	return nil
+}

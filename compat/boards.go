@@ -86,6 +86,7 @@ func DiscoverBoards(cfg Config) ([]Board, error) {
 	if err != nil {
 		return nil, fmt.Errorf("discover boards: %w", err)
 	}
+	ifs = append(ifs, serviceInterfaces(cfg, ifs)...)
 	host := cfg.Hostname
 	if host == "" {
 		if h, err := osHostname(); err == nil && h != "" {

@@ -396,3 +396,45 @@ func TestBackendUserDir(t *testing.T) {
 	}
 	srv.Kill()
 }
+
+// A "container": a network namespace of its own with no interface but
+// lo, sharing the host's node state directory (a bind mount in a real
+// container; here the same file system). An application of nobody there
+// gets the host's board from the node service and reaches the other host.
+func TestBackendContainer(t *testing.T) {
+	needSetpriv(t)
+	n := nettest.New(t, nettest.Options{Hosts: 2})
+	tl := build(t)
+	a, b := n.Hosts[0], n.Hosts[1]
+	service(t, a, tl)
+	service(t, b, tl)
+	ns := fmt.Sprintf("%s%d-container", nettest.Prefix, os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add %s: %v\n%s", ns, err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	exec.Command("ip", "-n", ns, "link", "set", "lo", "up").Run()
+	prog, args := asNobody(tl.perf)
+	srv := b.Start(t, nil, prog, args...)
+	time.Sleep(300 * time.Millisecond)
+	prog, args = asNobody(tl.perf, "-d", b.Hostname+":0", "-V", "-S", "0", "-E", "1048577", "-N", "2")
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, prog}, args...)...)
+	cmd.Env = append(os.Environ(), a.Env()...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil || !strings.Contains(out.String(), "1048576") {
+			t.Fatalf("omx_perf in the container: %v\n%s\n%s\nserver: %s", err, out.String(), errb.String(), srv.Stderr())
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("omx_perf in the container hangs:\n%s\n%s", out.String(), errb.String())
+	}
+	t.Logf("from a network namespace without interfaces, through the service: %s", lastLine(out.String()))
+}

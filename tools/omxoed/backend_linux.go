@@ -253,13 +253,19 @@ func (s *backendServer) serveClient(cfd int) {
 		s.serveUserDir(cfd, cred)
 		return
 	}
+	if req.Boards {
+		s.serveBoards(cfd)
+		return
+	}
+	// The board is named by its interface (its index may differ for a
+	// process that sees other interfaces, in a container).
 	var b *board
 	for _, x := range s.d.boards {
-		if uint32(x.b.Index) == req.Board {
+		if x.b.IfName == req.IfName {
 			b = x
 		}
 	}
-	if b == nil || b.b.IfName != req.IfName {
+	if b == nil {
 		refuse(backend.StatusNoBoard, "no board %d (%s) served here", req.Board, req.IfName)
 		return
 	}

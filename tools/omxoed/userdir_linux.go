@@ -24,3 +24,14 @@ func (s *backendServer) serveUserDir(cfd int, cred *unix.Ucred) {
 	}
 	sendReply(cfd, backend.Reply{Status: backend.StatusOK}, nil)
 }
+
+// serveBoards tells the caller which boards the service serves (a process
+// in a container sees no interface of the host).
+func (s *backendServer) serveBoards(cfd int) {
+	defer unix.Close(cfd)
+	var bs []backend.BoardInfo
+	for _, b := range s.d.boards {
+		bs = append(bs, backend.BoardInfo{Index: uint32(b.b.Index), IfName: b.b.IfName, MAC: b.mac, MTU: uint32(b.b.MTU)})
+	}
+	_ = unix.Send(cfd, backend.MarshalBoards(bs), 0)
+}

@@ -34,3 +34,6 @@ func Command() string { return "" }
 
 // MakeUserDir fails: the backend needs Linux.
 func MakeUserDir(string) error { return errors.New("backend: only supported on Linux") }
+
+// Boards fails: the backend needs Linux.
+func Boards(string) ([]BoardInfo, error) { return nil, errors.New("backend: only supported on Linux") }

@@ -31,6 +31,7 @@ const (
 	protoVersion = 1
 	opOpen       = 1
 	opUserDir    = 2 // make the caller's state directory (userdir.go)
+	opBoards     = 3 // list the boards the service serves (userdir.go)
 
 	// RequestSize and ReplySize are the sizes of the messages (one
 	// SOCK_SEQPACKET message each).
@@ -44,6 +45,7 @@ const (
 // the caller's state directory).
 type Request struct {
 	UserDir  bool
+	Boards   bool
 	Board    uint32 // board index
 	Endpoint uint32 // endpoint index
 	Session  uint32 // the endpoint's session id (recorded in the registry)
@@ -114,8 +116,11 @@ func (r Request) Marshal() []byte {
 	binary.LittleEndian.PutUint32(b[0:], protoMagic)
 	binary.LittleEndian.PutUint32(b[4:], protoVersion)
 	op := uint32(opOpen)
-	if r.UserDir {
+	switch {
+	case r.UserDir:
 		op = opUserDir
+	case r.Boards:
+		op = opBoards
 	}
 	binary.LittleEndian.PutUint32(b[8:], op)
 	binary.LittleEndian.PutUint32(b[12:], r.Board)
@@ -133,11 +138,12 @@ func UnmarshalRequest(b []byte) (Request, error) {
 		return Request{}, fmt.Errorf("backend: bad request of %d bytes", len(b))
 	}
 	op := binary.LittleEndian.Uint32(b[8:])
-	if op != opOpen && op != opUserDir {
+	if op != opOpen && op != opUserDir && op != opBoards {
 		return Request{}, fmt.Errorf("backend: unknown request %d", op)
 	}
 	return Request{
 		UserDir:  op == opUserDir,
+		Boards:   op == opBoards,
 		Board:    binary.LittleEndian.Uint32(b[12:]),
 		Endpoint: binary.LittleEndian.Uint32(b[16:]),
 		Session:  binary.LittleEndian.Uint32(b[20:]),
@@ -170,4 +176,55 @@ func UnmarshalReply(b []byte) (Reply, error) {
 	}
 	copy(r.MAC[:], b[16:22])
 	return r, nil
+}
+
+// BoardInfo describes a board the service serves.
+type BoardInfo struct {
+	Index  uint32
+	IfName string
+	MAC    [6]byte
+	MTU    uint32 // interface MTU (without the Ethernet header)
+}
+
+const (
+	boardRecord = 32
+	// BoardsMax bounds the boards of a reply.
+	BoardsMax = 32
+)
+
+// MarshalBoards encodes the answer to a Boards request.
+func MarshalBoards(bs []BoardInfo) []byte {
+	bs = bs[:min(len(bs), BoardsMax)]
+	b := make([]byte, 12+boardRecord*len(bs))
+	binary.LittleEndian.PutUint32(b[0:], protoMagic)
+	binary.LittleEndian.PutUint32(b[4:], protoVersion)
+	binary.LittleEndian.PutUint32(b[8:], uint32(len(bs)))
+	for i, x := range bs {
+		r := b[12+boardRecord*i:]
+		binary.LittleEndian.PutUint32(r[0:], x.Index)
+		binary.LittleEndian.PutUint32(r[4:], x.MTU)
+		copy(r[8:14], x.MAC[:])
+		putName(r[16:32], x.IfName)
+	}
+	return b
+}
+
+// UnmarshalBoards decodes the answer to a Boards request.
+func UnmarshalBoards(b []byte) ([]BoardInfo, error) {
+	if len(b) < 12 || binary.LittleEndian.Uint32(b[0:]) != protoMagic || binary.LittleEndian.Uint32(b[4:]) != protoVersion {
+		return nil, fmt.Errorf("backend: bad board list of %d bytes", len(b))
+	}
+	n := binary.LittleEndian.Uint32(b[8:])
+	if n > BoardsMax || len(b) != 12+boardRecord*int(n) {
+		return nil, fmt.Errorf("backend: bad board list of %d bytes for %d boards", len(b), n)
+	}
+	bs := make([]BoardInfo, n)
+	for i := range bs {
+		r := b[12+boardRecord*i:]
+		bs[i].Index = binary.LittleEndian.Uint32(r[0:])
+		bs[i].MTU = binary.LittleEndian.Uint32(r[4:])
+		copy(bs[i].MAC[:], r[8:14])
+		bs[i].IfName = getName(r[16:32])
+	}
+	return bs, nil
 }
