@@ -83,3 +83,19 @@ func TestProtocolRoundTrip(t *testing.T) {
 		t.Fatal("status errors")
 	}
 }
+
+func TestBoardsRoundTrip(t *testing.T) {
+	bs := []BoardInfo{{Index: 0, IfName: "eth0", MAC: [6]byte{2, 0, 0, 0, 0, 1}, MTU: 9000}, {Index: 3, IfName: "ib-eth1", MTU: 1500}}
+	got, err := UnmarshalBoards(MarshalBoards(bs))
+	if err != nil || len(got) != 2 || got[0] != bs[0] || got[1] != bs[1] {
+		t.Fatalf("boards: %+v %v", got, err)
+	}
+	b := MarshalBoards(bs)
+	b[8] = 5 // more boards than records
+	if _, err := UnmarshalBoards(b); err == nil {
+		t.Fatal("a list announcing more boards than it holds was accepted")
+	}
+	if r, err := UnmarshalRequest(Request{Boards: true}.Marshal()); err != nil || !r.Boards || r.UserDir {
+		t.Fatalf("boards request: %+v %v", r, err)
+	}
+}
