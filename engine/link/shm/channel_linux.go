@@ -13,7 +13,6 @@ package shm
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -223,7 +222,7 @@ func (c *Channel) WaitWith(timeout time.Duration, sleep func(bell int, timeout t
 		if ready() || (timeout >= 0 && !time.Now().Before(deadline)) {
 			return nil
 		}
-		runtime.Gosched()
+		yieldThread()
 	}
 	sl := u32At(c.mem, offSleepers)
 	sl.Add(1)
@@ -241,6 +240,16 @@ func (c *Channel) WaitWith(timeout time.Duration, sleep func(bell int, timeout t
 	c.sleeps.Add(1)
 	return sleep(c.bell, d)
 }
+
+// yieldThread gives the processor to other threads of the host for a
+// moment: a waiter's spin must let the other side (often another process,
+// such as the node service's pump) run. It is sched_yield(2) and not
+// runtime.Gosched: a goroutine locked to its thread (every call from C into
+// the library runs on one) cannot be rescheduled on its own thread, so
+// each Gosched handed the thread's P to another thread and back (two
+// futex wake-ups and two context switches), and the 64 of a wait kept both
+// CPUs of a small host busy for about a millisecond, starving the service.
+func yieldThread() { unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
 
 // Counts returns how many times Push rang the consumer and Wait slept.
 func (c *Channel) Counts() (rings, sleeps uint64) { return c.rings.Load(), c.sleeps.Load() }

@@ -489,7 +489,7 @@ func (l *Link) WaitWith(timeout time.Duration, sleep func(fd int, timeout time.D
 		if ready() || (timeout >= 0 && !time.Now().Before(deadline)) {
 			return nil
 		}
-		runtime.Gosched()
+		yieldThread()
 	}
 	l.bellMu.RLock()
 	defer l.bellMu.RUnlock()
