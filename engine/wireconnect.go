@@ -34,17 +34,7 @@ func (ep *Endpoint) wirePartnerLocked(nic uint64, index uint32, fromWire bool) *
 		return nil // no network path: no wire partner
 	}
 	if _, ok := n.tombs[k]; ok {
-		if p != nil {
-			// An application-made partner without wire state: the
-			// tomb's state is adopted.
-			t := ep.net.tombs[k]
-			delete(ep.net.tombs, k)
-			w := t.w
-			p.w, p.session = &w, t.session
-			p.w.lastActive = ep.net.coarseNow
-			return p
-		}
-		if q := ep.restoreLocked(k); q != nil || fromWire {
+		if q := ep.restoreLocked(k, p); q != nil || fromWire {
 			return q
 		}
 	}

@@ -116,18 +116,21 @@ func (ep *Endpoint) reclaimLocked(p *Partner) {
 	ep.reclaimed++
 }
 
-// restoreLocked brings a reclaimed partner back from its tomb (nil when
-// there is none, or no room).
-func (ep *Endpoint) restoreLocked(k partnerKey) *Partner {
+// restoreLocked brings a reclaimed partner back from its tomb: into p, an
+// application-made partner without wire state, or (p nil) into a new
+// partner when there is room. Nil when there is no tomb or no room.
+func (ep *Endpoint) restoreLocked(k partnerKey, p *Partner) *Partner {
 	n := ep.net
 	t := n.tombs[k]
-	if t == nil || !ep.roomForPartnerLocked() {
+	if t == nil || (p == nil && !ep.roomForPartnerLocked()) {
 		return nil
 	}
 	delete(n.tombs, k)
-	p := ep.partnerLocked(k.nicID, k.index, t.session)
+	if p == nil {
+		p = ep.partnerLocked(k.nicID, k.index, t.session)
+	}
 	w := t.w
-	p.w = &w
+	p.w, p.session = &w, t.session
 	p.w.lastActive = n.coarseNow
 	return p
 }

@@ -76,28 +76,33 @@ func buildTB(t testing.TB) tools {
 	return built
 }
 
-// service starts omxoed (as root) on h and waits for its backend socket.
-// The host's run directory is made traversable, as /run/open-mx is.
-func service(t *testing.T, h *nettest.Host, tl tools) *nettest.Proc { return serviceTB(t, h, tl) }
+// service starts omxoed (as root, with env) on h and waits for its
+// backend socket.
+func service(t *testing.T, h *nettest.Host, tl tools, env ...string) *nettest.Proc {
+	return serviceTB(t, h, tl, env...)
+}
 
-func serviceTB(t testing.TB, h *nettest.Host, tl tools) *nettest.Proc {
+func serviceTB(t testing.TB, h *nettest.Host, tl tools, env ...string) *nettest.Proc {
 	t.Helper()
-	// The test's temporary directories (run directory, peers file) must
-	// be readable by nobody, as /run/open-mx and /etc/open-mx are.
-	for _, d := range []string{h.RunDir, filepath.Dir(h.RunDir), filepath.Dir(h.PeersFile)} {
-		os.Chmod(d, 0o755)
-	}
-	p := h.Start(t, nil, tl.oed, "-f", "-v") // the log on stderr
+	openToNobody(h)
+	p := h.Start(t, env, tl.oed, "-f", "-v") // the log on stderr
 	sock := filepath.Join(h.RunDir, "backend.sock")
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if st, err := os.Lstat(sock); err == nil && st.Mode()&os.ModeSocket != 0 {
-			return p
-		}
+	for !fileIsSocket(sock) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: no backend socket after 10 s; log:\n%s", h.Name, p.Stderr())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	return p
+}
+
+// openToNobody makes the test's temporary directories of h (run
+// directory, peers file) readable by nobody, as /run/open-mx and
+// /etc/open-mx are.
+func openToNobody(h *nettest.Host) {
+	for _, d := range []string{h.RunDir, filepath.Dir(h.RunDir), filepath.Dir(h.PeersFile)} {
+		os.Chmod(d, 0o755)
 	}
 }
 
@@ -250,9 +255,7 @@ func TestNoNetworkPathFailsAtOnce(t *testing.T) {
 	n := nettest.New(t, nettest.Options{Hosts: 2})
 	tl := build(t)
 	a, b := n.Hosts[0], n.Hosts[1]
-	for _, d := range []string{a.RunDir, filepath.Dir(a.RunDir), filepath.Dir(a.PeersFile)} {
-		os.Chmod(d, 0o755)
-	}
+	openToNobody(a)
 	prog, args := asNobody(tl.perf, "-d", b.Hostname+":0")
 	start := time.Now()
 	res := a.Run(t, 60*time.Second, nil, prog, args...)
@@ -333,18 +336,8 @@ func TestBackendBoardAccess(t *testing.T) {
 	n := nettest.New(t, nettest.Options{Hosts: 2})
 	tl := build(t)
 	a := n.Hosts[0]
-	for _, d := range []string{a.RunDir, filepath.Dir(a.RunDir), filepath.Dir(a.PeersFile)} {
-		os.Chmod(d, 0o755)
-	}
-	oed := a.Start(t, []string{"OMX_BOARD_ACCESS=" + a.IfName + ":root,4242"}, tl.oed, "-f", "-v")
+	oed := service(t, a, tl, "OMX_BOARD_ACCESS="+a.IfName+":root,4242")
 	sock := filepath.Join(a.RunDir, "backend.sock")
-	deadline := time.Now().Add(10 * time.Second)
-	for !fileIsSocket(sock) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no backend socket; log:\n%s", oed.Stderr())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	prog, args := asNobody(tl.forge, "listen", "-socket", sock, "-if", a.IfName, "-ep", "2", "-for", "100ms")
 	res := a.Run(t, 20*time.Second, nil, prog, args...)
 	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "OMX_BOARD_ACCESS") || !strings.Contains(res.Stderr, "not allowed") {

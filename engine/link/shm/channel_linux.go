@@ -199,7 +199,7 @@ func (c *Channel) Wake() {
 // descriptor to watch (readable: return). It may return early; callers
 // look at the ring afterwards.
 func (c *Channel) Wait(timeout time.Duration, extra int) error {
-	return c.WaitWith(timeout, func(bell int, d time.Duration) error { return pollTwo(bell, extra, d) })
+	return c.WaitWith(timeout, func(bell int, d time.Duration) error { return pollFDs(bell, extra, d) })
 }
 
 // WaitWith is Wait sleeping through sleep, given the channel's eventfd
@@ -253,24 +253,6 @@ func yieldThread() { unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
 
 // Counts returns how many times Push rang the consumer and Wait slept.
 func (c *Channel) Counts() (rings, sleeps uint64) { return c.rings.Load(), c.sleeps.Load() }
-
-// pollTwo sleeps until a or b (if >= 0) is readable or the timeout
-// (negative: none) elapses.
-func pollTwo(a, b int, timeout time.Duration) error {
-	fds := []unix.PollFd{{Fd: int32(a), Events: unix.POLLIN}}
-	if b >= 0 {
-		fds = append(fds, unix.PollFd{Fd: int32(b), Events: unix.POLLIN})
-	}
-	var ts *unix.Timespec
-	if timeout >= 0 {
-		t := unix.NsecToTimespec(int64(timeout))
-		ts = &t
-	}
-	if _, err := unix.Ppoll(fds, ts, nil); err != nil && err != unix.EINTR {
-		return fmt.Errorf("shm: channel wait: %w", err)
-	}
-	return nil
-}
 
 // drain empties the eventfd (rings of the producer and wake-ups), so
 // that the next sleep blocks until the next one.

@@ -548,19 +548,27 @@ func ringBell(fd int) { _, _ = unix.Write(fd, []byte{1}) }
 
 // pollBell sleeps until fd is readable or the timeout (negative: none)
 // elapses.
-func pollBell(fd int, timeout time.Duration) error {
+func pollBell(fd int, timeout time.Duration) error { return pollFDs(fd, -1, timeout) }
+
+// pollFDs sleeps until a or b (when b >= 0) is readable or the timeout
+// (negative: none) elapses; a signal does not end it early.
+func pollFDs(a, b int, timeout time.Duration) error {
 	var deadline time.Time
 	if timeout >= 0 {
 		deadline = time.Now().Add(timeout)
 	}
-	fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	fds := [2]unix.PollFd{{Fd: int32(a), Events: unix.POLLIN}, {Fd: int32(b), Events: unix.POLLIN}}
+	n := 1
+	if b >= 0 {
+		n = 2
+	}
 	for {
 		var ts *unix.Timespec
 		if timeout >= 0 {
 			t := unix.NsecToTimespec(max(int64(time.Until(deadline)), 0))
 			ts = &t
 		}
-		_, err := unix.Ppoll(fds[:], ts, nil)
+		_, err := unix.Ppoll(fds[:n], ts, nil)
 		if err == nil {
 			return nil
 		}
