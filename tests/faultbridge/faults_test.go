@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"math/bits"
 	"testing"
@@ -44,7 +45,7 @@ func feed(t *testing.T, f Faults, seed int64, n int) (*sink, *Counters) {
 	t.Helper()
 	s := &sink{}
 	c := &Counters{}
-	p := newPipe(f, newRand(seed, 0), c, bufSize, s.send)
+	p := newPipe(f, seed, 0, c, bufSize, s.send)
 	buf := make([]byte, bufSize)
 	now := time.Unix(1000, 0)
 	for i := range n {
@@ -136,7 +137,7 @@ func TestPipeCorruptFlipsOneBit(t *testing.T) {
 	// A frame no longer than the protected head is never corrupted.
 	s := &sink{}
 	c := &Counters{}
-	p := newPipe(Faults{Corrupt: 1, CorruptFrom: 16}, newRand(1, 0), c, bufSize, s.send)
+	p := newPipe(Faults{Corrupt: 1, CorruptFrom: 16}, 1, 0, c, bufSize, s.send)
 	buf := make([]byte, bufSize)
 	p.frame(buf, 16, time.Time{})
 	if c.Corrupted.Load() != 0 || len(s.frames) != 1 || !bytes.Equal(s.frames[0], make([]byte, 16)) {
@@ -192,7 +193,7 @@ func TestPipeProbabilities(t *testing.T) {
 
 func TestPipeFlushDeadline(t *testing.T) {
 	s := &sink{}
-	p := newPipe(Faults{Reorder: 1, ReorderFlush: 5 * time.Millisecond}, newRand(1, 0), &Counters{}, bufSize, s.send)
+	p := newPipe(Faults{Reorder: 1, ReorderFlush: 5 * time.Millisecond}, 1, 0, &Counters{}, bufSize, s.send)
 	if _, ok := p.flushDeadline(); ok {
 		t.Fatal("flush deadline with nothing held")
 	}
@@ -226,7 +227,8 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := config{a: "p0", b: "p1", faults: Faults{Drop: 0.5, CorruptFrom: 14, ReorderFlush: 5 * time.Millisecond}, delay: 2 * time.Millisecond, seed: 9, ethertype: 0x86DF}
+	want := config{a: "p0", b: "p1", faults: Faults{Drop: 0.5, CorruptFrom: 14, ReorderFlush: 5 * time.Millisecond, GELossBad: 1},
+		port: Port{Delay: 2 * time.Millisecond}, rcvbuf: 8 << 20, seed: 9, ethertype: 0x86DF}
 	if diff := cmp.Diff(want, cfg, cmp.AllowUnexported(config{})); diff != "" {
 		t.Errorf("config mismatch (-want +got):\n%s", diff)
 	}
@@ -234,8 +236,23 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.faults.CorruptFrom != DefaultCorruptFrom || cfg.ethertype != 0 || cfg.seed != 1 {
+	if cfg.faults.CorruptFrom != DefaultCorruptFrom || cfg.ethertype != 0 || cfg.seed != 1 || cfg.rcvbuf != 8<<20 ||
+		cfg.port != (Port{}) || cfg.faults.geEnabled() || cfg.faults.GELossBad != 1 {
 		t.Errorf("defaults: %+v", cfg)
+	}
+	cfg, err = parseFlags([]string{"-a", "x", "-b", "y", "-rate", "200M", "-queue-frames", "24", "-queue-bytes", "65536",
+		"-ge-p", "0.01", "-ge-r", "0.25", "-ge-loss-bad", "0.9", "-ge-loss-good", "0.001", "-rcvbuf", "0"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantF := Faults{CorruptFrom: DefaultCorruptFrom, ReorderFlush: 5 * time.Millisecond, GEP: 0.01, GER: 0.25, GELossBad: 0.9, GELossGood: 0.001}
+	if cfg.port != (Port{QueueFrames: 24, QueueBytes: 65536, Rate: 200e6}) || cfg.faults != wantF || cfg.rcvbuf != 0 {
+		t.Errorf("port and burst loss flags: %+v", cfg)
+	}
+	for in, want := range map[string]float64{"1e9": 1e9, "1G": 1e9, "100M": 100e6, "100m": 100e6, "2.5g": 2.5e9, "64k": 64e3, "1T": 1e12, "0": 0, "12345": 12345} {
+		if got, err := parseRate(in); err != nil || got != want {
+			t.Errorf("parseRate(%q) = %v, %v; want %v", in, got, err, want)
+		}
 	}
 	for _, bad := range [][]string{
 		{"-a", "x"},
@@ -243,13 +260,152 @@ func TestParseFlags(t *testing.T) {
 		{"-a", "x", "-b", "y", "-drop", "1.5"},
 		{"-a", "x", "-b", "y", "-dup", "-0.1"},
 		{"-a", "x", "-b", "y", "-reorder", "NaN"},
+		{"-a", "x", "-b", "y", "-ge-p", "2"},
+		{"-a", "x", "-b", "y", "-ge-loss-bad", "-1"},
 		{"-a", "x", "-b", "y", "-ethertype", "0x10000"},
 		{"-a", "x", "-b", "y", "-ethertype", "ip"},
 		{"-a", "x", "-b", "y", "-reorder-flush", "0s"},
+		{"-a", "x", "-b", "y", "-rate", "-1M"},
+		{"-a", "x", "-b", "y", "-rate", "fast"},
+		{"-a", "x", "-b", "y", "-rate", "M"},
+		{"-a", "x", "-b", "y", "-rate", "1e400"},
+		{"-a", "x", "-b", "y", "-queue-frames", "-1"},
+		{"-a", "x", "-b", "y", "-queue-bytes", "-1"},
+		{"-a", "x", "-b", "y", "-rcvbuf", "-1"},
+		{"-a", "x", "-b", "y", "-delay", "-1ms"},
 		{"-a", "x", "-b", "y", "extra"},
 	} {
 		if _, err := parseFlags(bad, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) succeeded", bad)
 		}
+	}
+}
+
+// TestPipeSeedUnchanged pins the faults of a seed as they were before the
+// Gilbert-Elliott channel existed: scripts and tests that rely on a seed's
+// pattern keep it.
+func TestPipeSeedUnchanged(t *testing.T) {
+	s, c := feed(t, Faults{Drop: 0.3, Dup: 0.2, Reorder: 0.2, ReorderFlush: 1}, 42, 40)
+	want := []uint32{2, 1, 3, 3, 4, 4, 5, 6, 7, 10, 8, 11, 12, 12, 14, 18, 17, 19, 20, 21, 22, 22, 24, 26, 25, 27, 28, 28, 29, 30, 31, 31, 33, 32, 34, 37, 37, 36, 39, 38}
+	if diff := cmp.Diff(want, s.seqs()); diff != "" {
+		t.Errorf("seed 42 frames changed (-before +now):\n%s", diff)
+	}
+	if diff := cmp.Diff(DirStats{Received: 40, Dropped: 7, Duplicated: 7, Reordered: 7}, c.Snapshot()); diff != "" {
+		t.Errorf("seed 42 counters changed (-before +now):\n%s", diff)
+	}
+}
+
+// geRun steps a Gilbert-Elliott channel n times and returns the loss rate
+// and the mean length of the runs of consecutive losses.
+func geRun(g *gilbert, n int) (rate, meanBurst float64) {
+	losses, bursts, prev := 0, 0, false
+	for range n {
+		l := g.lost()
+		if l {
+			losses++
+			if !prev {
+				bursts++
+			}
+		}
+		prev = l
+	}
+	if bursts == 0 {
+		return 0, 0
+	}
+	return float64(losses) / float64(n), float64(losses) / float64(bursts)
+}
+
+func TestGilbertElliott(t *testing.T) {
+	// About 2000 bursts for the rarest case: the tolerances are about three
+	// standard errors.
+	const n = 1000000
+	near := func(what string, got, want, tol float64) {
+		t.Helper()
+		if got < want*(1-tol) || got > want*(1+tol) {
+			t.Errorf("%s = %.4f, want %.4f ± %.0f%%", what, got, want, tol*100)
+		}
+	}
+	for _, tc := range []struct{ p, r float64 }{{0.01, 0.2}, {0.05, 0.5}, {0.002, 0.05}} {
+		g := &gilbert{p: tc.p, r: tc.r, lossBad: 1, rng: newGERand(7, 0)}
+		rate, burst := geRun(g, n)
+		// Stationary probability of the bad state, where every frame is
+		// lost; a stay there lasts 1/r frames on average, and two stays
+		// are separated by at least one good frame.
+		near(fmt.Sprintf("p=%v r=%v: loss rate", tc.p, tc.r), rate, tc.p/(tc.p+tc.r), 0.1)
+		near(fmt.Sprintf("p=%v r=%v: mean burst", tc.p, tc.r), burst, 1/tc.r, 0.07)
+	}
+	// Partial losses in both states.
+	g := &gilbert{p: 0.02, r: 0.1, lossBad: 0.5, lossGood: 0.01, rng: newGERand(7, 0)}
+	rate, _ := geRun(g, n)
+	piBad := 0.02 / (0.02 + 0.1)
+	near("partial losses: loss rate", rate, piBad*0.5+(1-piBad)*0.01, 0.1)
+
+	// The step order: the fate of a frame is decided in the state the
+	// previous frame left, starting good. p = r = 1 alternates.
+	g = &gilbert{p: 1, r: 1, lossBad: 1, rng: newGERand(1, 0)}
+	for i := range 10 {
+		if got := g.lost(); got != (i%2 == 1) {
+			t.Fatalf("p=r=1: frame %d lost = %v", i, got)
+		}
+	}
+	// Without losses in the good state the channel never loses before it
+	// leaves it.
+	g = &gilbert{p: 0, r: 0.5, lossBad: 1, rng: newGERand(1, 0)}
+	if rate, _ := geRun(g, 1000); rate != 0 {
+		t.Errorf("p=0: loss rate %v", rate)
+	}
+}
+
+func TestPipeBurstLoss(t *testing.T) {
+	const n = 50000
+	ge := Faults{GEP: 0.02, GER: 0.25, GELossBad: 1}
+	s, c := feed(t, ge, 5, n)
+	st := c.Snapshot()
+	if st.Dropped != 0 || st.BurstDrops+uint64(len(s.frames)) != n {
+		t.Fatalf("counters %+v with %d frames sent", st, len(s.frames))
+	}
+	if got, want := float64(st.BurstDrops)/n, 0.02/0.27; got < want*0.8 || got > want*1.2 {
+		t.Errorf("burst loss rate %.4f, want about %.4f", got, want)
+	}
+	// The losses are the gaps in the sequence numbers: bursts of 1/r = 4.
+	gaps, lost, prev := 0, 0, -1
+	for _, seq := range s.seqs() {
+		if d := int(seq) - prev - 1; d > 0 {
+			gaps++
+			lost += d
+		} else if d < 0 {
+			t.Fatalf("seq %d after %d", seq, prev)
+		}
+		prev = int(seq)
+	}
+	lost += n - 1 - prev
+	if prev != n-1 {
+		gaps++
+	}
+	if uint64(lost) != st.BurstDrops || float64(lost)/float64(gaps) < 3.4 || float64(lost)/float64(gaps) > 4.6 { // ±15%
+		t.Errorf("%d frames lost in %d bursts (counted %d), want bursts of about 4", lost, gaps, st.BurstDrops)
+	}
+
+	// Turning the channel on leaves the other faults of the seed alone: the
+	// same frames are dropped by -drop (which wins when both hit) and the
+	// channel only removes frames.
+	f := Faults{Drop: 0.3, Dup: 0.2}
+	off, cOff := feed(t, f, 11, 2000)
+	f.GEP, f.GER, f.GELossBad = 0.05, 0.3, 1
+	on, cOn := feed(t, f, 11, 2000)
+	if cOn.Dropped.Load() != cOff.Dropped.Load() || cOn.Duplicated.Load() > cOff.Duplicated.Load() || cOn.BurstDrops.Load() == 0 {
+		t.Errorf("with burst loss %+v, without %+v", cOn.Snapshot(), cOff.Snapshot())
+	}
+	kept := map[uint32]bool{}
+	for _, seq := range off.seqs() {
+		kept[seq] = true
+	}
+	for _, seq := range on.seqs() {
+		if !kept[seq] {
+			t.Fatalf("frame %d forwarded only with burst loss on", seq)
+		}
+	}
+	if got, want := uint64(len(dedup(off.seqs()))-len(dedup(on.seqs()))), cOn.BurstDrops.Load(); got != want {
+		t.Errorf("burst loss removed %d frames, counted %d", got, want)
 	}
 }

@@ -19,6 +19,10 @@ import (
 
 // BridgeConfig are the faults of the fault bridge, applied independently in
 // each direction. The zero value forwards every frame untouched.
+//
+// A frame goes through the faults in this order: Drop, burst loss (GE*),
+// corruption, duplication, reordering, then the output port: the queue
+// (QueueFrames, QueueBytes), drained at Rate, then Delay.
 type BridgeConfig struct {
 	// Probabilities in [0, 1] that a frame is dropped, sent twice, held and
 	// sent after the next frame, or has one bit flipped.
@@ -26,8 +30,41 @@ type BridgeConfig struct {
 	// CorruptHead lets corruption hit the Open-MX peer index (frame offset
 	// 14); by default it hits offsets >= 16 (the Open-MX body and padding).
 	CorruptHead bool
-	// Delay holds every frame this long (order is kept).
+
+	// Burst loss, a Gilbert-Elliott channel stepped once per frame: GEP is
+	// the probability of going from the good state to the bad one, GER
+	// back; a frame is lost with probability GELossBad in the bad state (0
+	// means the bridge's default, 1) and GELossGood in the good one. It is
+	// enabled when GEP or GELossGood is not 0. With the defaults the mean
+	// loss rate is GEP/(GEP+GER) and bursts last 1/GER frames on average.
+	// Its losses count as BurstDrops, not Dropped; it draws from a random
+	// generator of its own, so it does not change the other faults of a
+	// Seed.
+	GEP, GER, GELossBad, GELossGood float64
+
+	// Rate limits the output to this many bits per second (0: no limit),
+	// like a switch port: a frame of n bytes takes (n+24)*8/Rate seconds
+	// (24: Ethernet preamble, FCS and inter-frame gap), and frames wait in
+	// the output queue for their turn. Departures are scheduled in virtual
+	// time, so the rate holds however late the bridge's thread wakes up.
+	Rate float64
+	// QueueFrames and QueueBytes bound the output queue (0: no limit): a
+	// frame arriving when the queue holds QueueFrames frames, or that would
+	// take it over QueueBytes bytes, is dropped (tail drop, QueueDrops). The
+	// queue holds the frames whose transmission has not ended; without a
+	// Rate it never holds one.
+	QueueFrames, QueueBytes int
+	// Delay holds every frame this long after its departure from the
+	// output port (order is kept).
 	Delay time.Duration
+
+	// RcvBuf is the receive buffer of the bridge's input sockets in bytes:
+	// 0 means the bridge's default (8 MiB), -1 (any negative value) the
+	// kernel default (net.core.rmem_default, about 200 KB), to reproduce a
+	// forwarding element with a small buffer. Frames lost there count as
+	// KernelDrops.
+	RcvBuf int
+
 	// ReorderFlush sends a held frame when nothing followed it for this
 	// long; 0 means the bridge's default (5ms).
 	ReorderFlush time.Duration
@@ -51,19 +88,46 @@ func (c BridgeConfig) args() []string {
 	if c.EtherType != 0 {
 		a = append(a, "-ethertype", fmt.Sprintf("%#04x", c.EtherType))
 	}
+	for _, o := range []struct {
+		flag string
+		v    float64
+	}{{"-ge-p", c.GEP}, {"-ge-r", c.GER}, {"-ge-loss-bad", c.GELossBad}, {"-ge-loss-good", c.GELossGood}, {"-rate", c.Rate}} {
+		if o.v != 0 {
+			a = append(a, o.flag, f(o.v))
+		}
+	}
+	if c.QueueFrames != 0 {
+		a = append(a, "-queue-frames", strconv.Itoa(c.QueueFrames))
+	}
+	if c.QueueBytes != 0 {
+		a = append(a, "-queue-bytes", strconv.Itoa(c.QueueBytes))
+	}
+	switch {
+	case c.RcvBuf < 0:
+		a = append(a, "-rcvbuf", "0")
+	case c.RcvBuf > 0:
+		a = append(a, "-rcvbuf", strconv.Itoa(c.RcvBuf))
+	}
 	return a
 }
 
-// DirStats are the counters of one direction of the fault bridge.
+// DirStats are the counters of one direction of the fault bridge. Once the
+// bridge has written everything it will write,
+//
+//	Forwarded + SendErrors + QueueDrops ==
+//		Received - Dropped - BurstDrops + Duplicated
 type DirStats struct {
 	Received    uint64 `json:"received"`     // frames read from the input port
 	Forwarded   uint64 `json:"forwarded"`    // frames written (duplicates included)
-	Dropped     uint64 `json:"dropped"`      // dropped on purpose
+	Dropped     uint64 `json:"dropped"`      // dropped on purpose (Drop)
+	BurstDrops  uint64 `json:"burst_drops"`  // lost by the Gilbert-Elliott channel
 	Duplicated  uint64 `json:"duplicated"`   // frames sent twice
 	Reordered   uint64 `json:"reordered"`    // held frames sent after a later one
 	Flushed     uint64 `json:"flushed"`      // held frames sent by the flush timeout
 	Corrupted   uint64 `json:"corrupted"`    // frames with one bit flipped
-	SendErrors  uint64 `json:"send_errors"`  // frames the output port refused
+	QueueDrops  uint64 `json:"queue_drops"`  // copies refused by the full output queue
+	QueuePeak   uint64 `json:"queue_peak"`   // most frames the output queue held
+	SendErrors  uint64 `json:"send_errors"`  // frames the output interface refused
 	KernelDrops uint64 `json:"kernel_drops"` // frames lost before the bridge read them
 }
 

@@ -5,10 +5,12 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/bits"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -28,7 +30,12 @@ type bridged struct {
 }
 
 func newBridged(t *testing.T, mtu int) *bridged {
-	n := New(t, Options{Hosts: 2, MTU: mtu, Bridge: &BridgeConfig{}})
+	return newBridgedWith(t, mtu, BridgeConfig{})
+}
+
+// newBridgedWith is newBridged with the bridge started with c.
+func newBridgedWith(t *testing.T, mtu int, c BridgeConfig) *bridged {
+	n := New(t, Options{Hosts: 2, MTU: mtu, Bridge: &c})
 	if n.Bridge() == nil || n.Middle == "" {
 		t.Fatalf("no fault bridge: %+v", n)
 	}
@@ -63,6 +70,12 @@ func checkNoLoss(t *testing.T, st BridgeStats) {
 // kernel cannot reorder them. It returns the frames.
 func (x *bridged) send(t *testing.T, from, count, size int) [][]byte {
 	t.Helper()
+	return x.sendSeq(t, from, 0, count, size)
+}
+
+// sendSeq is send with sequence numbers from first.
+func (x *bridged) sendSeq(t *testing.T, from, first, count, size int) [][]byte {
+	t.Helper()
 	src, dst := x.n.Hosts[from], x.n.Hosts[1-from]
 	c := x.c0
 	if from == 1 {
@@ -83,7 +96,7 @@ func (x *bridged) send(t *testing.T, from, count, size int) [][]byte {
 		}
 	}
 	var frames [][]byte
-	for i := range count {
+	for i := first; i < first+count; i++ {
 		f := testFrame(dst.MAC, src.MAC, uint32(i), size)
 		if err := c.Send(f); err != nil {
 			t.Fatalf("send %d: %v", i, err)
@@ -93,9 +106,9 @@ func (x *bridged) send(t *testing.T, from, count, size int) [][]byte {
 	return frames
 }
 
-// settle waits until the bridge has read want frames in direction a->b (or
-// b->a) and has emitted everything it will emit for them, and returns its
-// statistics.
+// settle waits until the bridge has read (or lost in its input socket) want
+// frames in direction a->b (or b->a) and has emitted everything it will emit
+// for them, and returns its statistics.
 func (x *bridged) settle(t *testing.T, aToB bool, want uint64) BridgeStats {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -108,10 +121,11 @@ func (x *bridged) settle(t *testing.T, aToB bool, want uint64) BridgeStats {
 		if aToB {
 			d = st.AToB
 		}
-		if d.Received > want {
+		if d.Received+d.KernelDrops > want {
 			t.Fatalf("bridge received %d frames, only %d sent: %+v", d.Received, want, st)
 		}
-		if d.Received == want && d.Forwarded+d.SendErrors == d.Received-d.Dropped+d.Duplicated {
+		if d.Received+d.KernelDrops == want &&
+			d.Forwarded+d.SendErrors+d.QueueDrops == d.Received-d.Dropped-d.BurstDrops+d.Duplicated {
 			return st
 		}
 		if time.Now().After(deadline) {
@@ -448,6 +462,8 @@ func TestFaultBridgeCommand(t *testing.T) {
 		{"-a", Port(0)},
 		{"-a", Port(0), "-b", Port(1), "-drop", "2"},
 		{"-a", Port(0), "-b", Port(1), "-ethertype", "x"},
+		{"-a", Port(0), "-b", Port(1), "-rate", "fast"},
+		{"-a", Port(0), "-b", Port(1), "-rcvbuf", "-1"},
 	} {
 		if r := m.Run(t, 5*time.Second, nil, bin, args...); r.ExitCode != 2 || r.Stderr == "" {
 			t.Errorf("faultbridge %v: exit %d, stderr %q; want 2 and a message", args, r.ExitCode, r.Stderr)
@@ -468,5 +484,301 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met after 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// rateSample is what a receiver measured: frames, and the wire bits (frame
+// plus 24 bytes of Ethernet overhead) of all the frames after the first,
+// received between first and last.
+type rateSample struct {
+	frames      int
+	bits        float64
+	first, last time.Time
+	seqs        []uint32
+	err         error
+}
+
+func (r rateSample) rate() float64 { return r.bits / r.last.Sub(r.first).Seconds() }
+
+// receiveUntilQuiet receives on c until stop is closed and then nothing
+// arrives for quiet.
+func receiveUntilQuiet(c *RawConn, stop <-chan struct{}, quiet time.Duration) rateSample {
+	buf := make([]byte, 65536)
+	var r rateSample
+	for {
+		n, err := c.Recv(buf, quiet)
+		if errors.Is(err, ErrTimeout) {
+			select {
+			case <-stop:
+				return r
+			default:
+				continue
+			}
+		}
+		if err != nil {
+			r.err = err
+			return r
+		}
+		now := time.Now()
+		if r.frames == 0 {
+			r.first = now
+		} else {
+			r.bits += float64(n+24) * 8
+		}
+		r.last = now
+		r.frames++
+		r.seqs = append(r.seqs, seqOf(buf[:n]))
+	}
+}
+
+// TestFaultBridgeRate floods the bridge for about a second through a port
+// limited to 200 Mbit/s with a large queue: host1 receives at that rate.
+func TestFaultBridgeRate(t *testing.T) {
+	const (
+		rate = 200e6
+		size = 9014
+		span = time.Second
+	)
+	// 4 MiB: the queue drains in 170ms after the flood.
+	x := newBridgedWith(t, 9000, BridgeConfig{Rate: rate, QueueBytes: 4 << 20})
+	stop := make(chan struct{})
+	got := make(chan rateSample, 1)
+	go func() { got <- receiveUntilQuiet(x.c1, stop, 200*time.Millisecond) }()
+
+	f := testFrame(x.n.Hosts[1].MAC, x.n.Hosts[0].MAC, 0, size)
+	sent := 0
+	start := time.Now()
+	for time.Since(start) < span {
+		if err := x.c0.Send(f); err != nil {
+			t.Fatalf("send %d: %v", sent, err)
+		}
+		sent++
+	}
+	el := time.Since(start)
+	close(stop)
+	r := <-got
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	st, err := x.b.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := st.AToB
+	t.Logf("sent %d frames in %v (%.2f Gbit/s); host1 received %d in %v: %.1f Mbit/s; bridge %+v",
+		sent, el.Round(time.Millisecond), float64(sent*(size+24)*8)/el.Seconds()/1e9,
+		r.frames, r.last.Sub(r.first).Round(time.Millisecond), r.rate()/1e6, d)
+	// The flood must really overload the port, or this tests nothing.
+	if d.QueueDrops == 0 || d.Received < 2*uint64(r.frames) {
+		t.Fatalf("the bridge was not overloaded: %+v", d)
+	}
+	if got := r.rate(); got < rate*0.75 || got > rate*1.25 {
+		t.Errorf("received %.1f Mbit/s, want 200 ± 25%%", got/1e6)
+	}
+	if uint64(r.frames) != d.Forwarded || d.Forwarded+d.QueueDrops != d.Received || d.SendErrors != 0 {
+		t.Errorf("host1 received %d frames; bridge %+v", r.frames, d)
+	}
+	if full := uint64((4 << 20) / size); d.QueuePeak > full || d.QueuePeak < full-1 {
+		t.Errorf("queue peak %d frames, want the 4 MiB of the queue (%d)", d.QueuePeak, full)
+	}
+}
+
+// TestFaultBridgeQueue sends a burst of 200 jumbo frames into a 24-frame
+// queue drained at 20 Mbit/s: host1 receives the 24 the queue held plus the
+// few that left meanwhile, the rest are tail drops.
+func TestFaultBridgeQueue(t *testing.T) {
+	const (
+		count = 200
+		size  = 9014
+		rate  = 20e6
+		ser   = time.Duration((size + 24) * 8 * 1e9 / rate) // 3.6ms per frame
+	)
+	x := newBridgedWith(t, 9000, BridgeConfig{Rate: rate, QueueFrames: 24})
+	start := time.Now()
+	x.send(t, 0, count, size)
+	el := time.Since(start)
+	st := x.settle(t, true, count)
+	d := st.AToB
+	got := seqs(recvAll(t, x.c1, d.Forwarded))
+	t.Logf("burst sent in %v; host1 received %d frames; bridge %+v", el, len(got), d)
+	if d.KernelDrops != 0 || d.SendErrors != 0 || d.Received != count {
+		t.Fatalf("frames lost outside the queue: %+v", d)
+	}
+	if uint64(len(got))+d.QueueDrops != count || d.QueuePeak != 24 {
+		t.Errorf("received %d + queue drops %d != %d sent, or peak %d != 24", len(got), d.QueueDrops, count, d.QueuePeak)
+	}
+	// The bridge reads the burst in about the time it took to send (50ms
+	// of margin for a loaded machine); one frame leaves every ser.
+	if most := 24 + int((el+50*time.Millisecond)/ser) + 1; len(got) < 24 || len(got) > most {
+		t.Errorf("received %d frames, want 24 to %d", len(got), most)
+	}
+	for i, seq := range got {
+		if i < 24 && seq != uint32(i) || i > 0 && seq <= got[i-1] {
+			t.Fatalf("received frames out of order or not the head of the burst: %v", got)
+		}
+	}
+}
+
+// TestFaultBridgeBurstLoss runs 2000 frames through a Gilbert-Elliott
+// channel: its losses are counted apart, come in bursts, and repeat with
+// the seed.
+func TestFaultBridgeBurstLoss(t *testing.T) {
+	const count = 2000
+	c := BridgeConfig{GEP: 0.05, GER: 0.25, Seed: 3} // 1/6 lost, bursts of 4
+	x := newBridgedWith(t, 1500, c)
+	run := func() []uint32 {
+		// In chunks: a burst longer than the kernel's receive backlog
+		// (1000 frames) could overflow it, uncounted, when the receive
+		// softirq runs late on a loaded machine.
+		var d DirStats
+		for first := 0; first < count; first += 400 {
+			x.sendSeq(t, 0, first, 400, 100)
+			d = x.settle(t, true, uint64(first+400)).AToB
+		}
+		got := seqs(recvAll(t, x.c1, d.Forwarded))
+		if d.KernelDrops != 0 || d.SendErrors != 0 || d.Dropped != 0 || d.QueueDrops != 0 ||
+			uint64(len(got))+d.BurstDrops != count {
+			t.Fatalf("received %d frames, bridge %+v", len(got), d)
+		}
+		lost := float64(d.BurstDrops) / count
+		// Runs of missing sequence numbers.
+		bursts, prev := 0, -1
+		for _, seq := range got {
+			if int(seq) <= prev {
+				t.Fatalf("seq %d after %d", seq, prev)
+			}
+			if int(seq) != prev+1 {
+				bursts++
+			}
+			prev = int(seq)
+		}
+		if prev != count-1 {
+			bursts++
+		}
+		mean := float64(d.BurstDrops) / float64(bursts)
+		t.Logf("%d of %d lost (%.3f) in %d bursts of %.2f frames", d.BurstDrops, count, lost, bursts, mean)
+		if lost < 0.11 || lost > 0.23 || mean < 2.8 || mean > 5.2 {
+			t.Errorf("loss rate %.3f (want about 0.167), mean burst %.2f (want about 4)", lost, mean)
+		}
+		return got
+	}
+	first := run()
+	x.setFaults(t, c)
+	if second := run(); !cmp.Equal(first, second) {
+		t.Errorf("the same seed lost other frames the second time")
+	}
+	x.setFaults(t, BridgeConfig{})
+}
+
+// TestFaultBridgeRcvBuf stops the bridge while a burst of jumbo frames
+// arrives: its default 8 MiB buffer keeps them all, the kernel's default
+// (RcvBuf -1) only a few, and the bridge counts the rest as kernel drops.
+func TestFaultBridgeRcvBuf(t *testing.T) {
+	const count = 200
+	x := newBridged(t, 9000)
+	burst := func() DirStats {
+		t.Helper()
+		p := x.b.p
+		if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, func() bool { return allStopped(t, p.cmd.Process.Pid) })
+		x.send(t, 0, count, 9014)
+		// On a loaded machine the receive softirq may run later, in
+		// ksoftirqd: the frames reach the socket (or its drops) when the
+		// per-CPU backlogs are empty, and must while the bridge is stopped.
+		waitFor(t, func() bool { return backlogEmpty(t) })
+		if err := p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		d := x.settle(t, true, count).AToB
+		if got := len(recvAll(t, x.c1, d.Forwarded)); uint64(got) != d.Received || d.Forwarded != d.Received {
+			t.Errorf("host1 received %d frames, bridge %+v", got, d)
+		}
+		return d
+	}
+	if d := burst(); d.KernelDrops != 0 || d.Received != count {
+		t.Errorf("8 MiB buffer: %+v", d)
+	}
+	b, err := os.ReadFile("/proc/sys/net/core/rmem_default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rmem, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || rmem <= 0 {
+		t.Fatalf("net.core.rmem_default %q", b)
+	}
+	x.setFaults(t, BridgeConfig{RcvBuf: -1})
+	d := burst()
+	t.Logf("kernel default buffer (%d bytes): %+v", rmem, d)
+	// The socket takes frames while the memory it holds (at least their
+	// length each) is under its buffer: usually 200 KB, 10 to 25 frames.
+	if most := uint64(rmem/9014 + 1); d.Received == 0 || d.Received > most || d.Received+d.KernelDrops != count {
+		t.Errorf("kernel default buffer of %d bytes: want 1 to %d frames kept: %+v", rmem, most, d)
+	}
+	if _, err := x.b.SetFaults(BridgeConfig{}); err != nil { // the kernel drops are expected
+		t.Fatal(err)
+	}
+}
+
+// allStopped reports whether every thread of process pid is stopped.
+func allStopped(t *testing.T, pid int) bool {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(filepath.Join(dir, task.Name(), "stat"))
+		if err != nil {
+			return false
+		}
+		// pid (comm) state ...: the comm may hold spaces and parentheses.
+		rest := string(b[bytes.LastIndexByte(b, ')')+1:])
+		if f := strings.Fields(rest); len(f) == 0 || f[0] != "T" {
+			return false
+		}
+	}
+	return len(tasks) > 0
+}
+
+// backlogEmpty reports whether no CPU has received frames waiting for the
+// network receive softirq (/proc/net/softnet_stat, column 12: the input and
+// process queue lengths, on kernels since 5.10; older ones show 0 there).
+func backlogEmpty(t *testing.T) bool {
+	t.Helper()
+	b, err := os.ReadFile("/proc/net/softnet_stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if f := strings.Fields(line); len(f) >= 12 && strings.Trim(f[11], "0") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// TestBridgeConfigArgs checks the command line a BridgeConfig gives (no
+// privilege needed).
+func TestBridgeConfigArgs(t *testing.T) {
+	base := []string{"-drop", "0", "-dup", "0", "-reorder", "0", "-corrupt", "0", "-delay", "0s", "-seed", "0"}
+	for _, tc := range []struct {
+		c    BridgeConfig
+		want []string
+	}{
+		{BridgeConfig{}, base},
+		{BridgeConfig{RcvBuf: -1}, append(base, "-rcvbuf", "0")},
+		{BridgeConfig{RcvBuf: 1 << 20}, append(base, "-rcvbuf", "1048576")},
+		{BridgeConfig{Rate: 200e6, QueueFrames: 24, QueueBytes: 65536},
+			append(base, "-rate", "2e+08", "-queue-frames", "24", "-queue-bytes", "65536")},
+		{BridgeConfig{GEP: 0.05, GER: 0.25}, append(base, "-ge-p", "0.05", "-ge-r", "0.25")},
+		{BridgeConfig{GEP: 0.01, GER: 0.5, GELossBad: 0.8, GELossGood: 0.001},
+			append(base, "-ge-p", "0.01", "-ge-r", "0.5", "-ge-loss-bad", "0.8", "-ge-loss-good", "0.001")},
+	} {
+		if diff := cmp.Diff(tc.want, tc.c.args()); diff != "" {
+			t.Errorf("%+v: args mismatch (-want +got):\n%s", tc.c, diff)
+		}
 	}
 }
