@@ -6,6 +6,7 @@ package main
 
 /*
 #include <stdint.h>
+#include <string.h>
 #include "open-mx.h"
 #include "myriexpress.h"
 */
@@ -400,27 +401,19 @@ func coreHostnameToNIC(name *C.char, nic *C.uint64_t) compat.Code {
 	if name == nil {
 		return lib.ReportGlobal(compat.PeerNotFound, "hostname_to_nic_id (NULL)")
 	}
-	s := C.GoStringN(name, 80)
-	if i := indexNUL(s); i >= 0 {
-		s = s[:i]
-	} else {
+	// Read up to the NUL only: a short string may end just before an
+	// unmapped page.
+	k := C.strnlen(name, 80)
+	if k >= 80 {
 		return lib.ReportGlobal(compat.PeerNotFound, "hostname_to_nic_id with a name longer than 79 characters")
 	}
+	s := C.GoStringN(name, C.int(k))
 	id, err := eng.HostnameToNICID(s)
 	if err != nil {
 		return lib.ReportGlobal(compat.PeerNotFound, "hostname_to_nic_id "+s)
 	}
 	*nic = C.uint64_t(id)
 	return compat.Success
-}
-
-func indexNUL(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			return i
-		}
-	}
-	return -1
 }
 
 func coreNICToHostname(nic uint64, buf *C.char) compat.Code {

@@ -109,7 +109,12 @@ func (l *Library) CloseEndpoint(ep *engine.Endpoint) Code {
 				Stderr(fmt.Sprintf("%scounter %d:%d %s: %d\n", prefix, ep.Board().Index, ep.Index(), engine.Counter(i).Label(), v))
 			}
 		}
-		Stderr(fmt.Sprintf("%scounter %d:%d Resends: %d\n", prefix, ep.Board().Index, ep.Index(), ep.Resends()))
+		b, i := ep.Board().Index, ep.Index()
+		Stderr(fmt.Sprintf("%scounter %d:%d Resends: %d\n", prefix, b, i, ep.Resends()))
+		rs := ep.RecoveryStats()
+		Stderr(fmt.Sprintf("%scounter %d:%d Fast Retransmits: %d\n%scounter %d:%d Retransmit Timeouts: %d\n"+
+			"%scounter %d:%d Pull Rerequests: %d\n%scounter %d:%d Pull Timeouts: %d\n",
+			prefix, b, i, rs.FastRetransmits, prefix, b, i, rs.Timeouts, prefix, b, i, rs.PullRerequests, prefix, b, i, rs.PullTimeouts))
 	}
 	if err := ep.Close(); err != nil {
 		if CodeOf(err) == NotSupportedInHandler {

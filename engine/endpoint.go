@@ -53,6 +53,7 @@ type Endpoint struct {
 	errHandler      atomic.Pointer[any]
 	counters        *Counters
 	resends         atomic.Uint64 // retransmitted packets, pull and connect requests
+	recovery        recoveryStats
 	inbox           inbox
 	sig             signal
 	handlerDoneCond *sync.Cond

@@ -310,7 +310,7 @@ func TestPullByWrongPeer(t *testing.T) {
 	// its buffer: only A may.
 	junk := bytes.Repeat([]byte{0xee}, mode.ReplyMax)
 	for h := uint32(1); h <= 2; h++ {
-		for i := 0; i < mode.PerBlock*pullBlocksMax; i++ {
+		for i := 0; i < mode.PerBlock*4; i++ {
 			at.send(&wire.PullReply{FrameSeq: uint8(i), FrameLength: uint16(len(junk)), MsgOffset: uint32(i * mode.ReplyMax),
 				Handle: h, Magic: 2 ^ link.PullMagic, Data: junk}, nicC, nicB)
 		}

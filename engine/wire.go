@@ -56,6 +56,8 @@ type netState struct {
 	noVictimUntil time.Time   // roomForPartnerLocked found nothing to reclaim
 	nacks         tokenBucket // NACKs to refused frames (bounds.go)
 	scratch       []byte
+	lossRep       link.LossReporter // lnk, if it reports receive overflows
+	rxLosses      uint64            // its last count
 	zombies       int
 	stop          chan struct{}
 	done          chan struct{}
@@ -114,6 +116,7 @@ func (ep *Endpoint) openNet(cfg Config) error {
 	} else if o, ok := n.lnk.(link.Origin); ok && n.lnkLocal {
 		n.origin = o
 	}
+	n.lossRep, _ = l.(link.LossReporter)
 	ep.net = n
 	ep.sig.wake = l.Wake
 	ep.eng.goroutines.Add(1)
@@ -178,35 +181,62 @@ func (ep *Endpoint) pollLinkLocked(api bool) {
 	if n == nil {
 		return
 	}
-	ep.pollOneLocked(n.lnk, n.lnkLocal, api)
+	drained := ep.pollOneLocked(n.lnk, n.lnkLocal, api)
 	if n.shm != nil {
 		ep.pollOneLocked(n.shm, true, api)
+	}
+	if n.lossRep != nil && drained && !ep.mu.closed && ep.net == n {
+		if v := n.lossRep.RxLosses(); v != n.rxLosses {
+			n.rxLosses = v
+			ep.rxOverflowLocked()
+		}
+	}
+}
+
+// rxOverflowLocked handles frames our receive ring dropped (we were not
+// reading fast enough, e.g. descheduled): whatever they were, every pull
+// asks again for its oldest missing replies, and partners we hold
+// out-of-order packets of get an ack that shows the gap, now rather than
+// after timeouts.
+func (ep *Endpoint) rxOverflowLocked() {
+	now := ep.now()
+	for _, pl := range ep.net.pullsByHandle {
+		if pl.missing > 0 {
+			ep.pullStalledLocked(pl, now, false)
+		}
+	}
+	for p := range ep.net.active {
+		if p.w != nil && len(p.w.early) > 0 {
+			ep.sendAckLocked(p)
+		}
 	}
 }
 
 // pollOneLocked handles the pending frames of one link; local says it is
-// the same-host link (frames written by processes of this host).
-func (ep *Endpoint) pollOneLocked(l link.Link, local, api bool) {
+// the same-host link (frames written by processes of this host). It
+// reports whether the link had no more frames.
+func (ep *Endpoint) pollOneLocked(l link.Link, local, api bool) bool {
 	n := ep.net
 	if lender, ok := l.(link.Lender); ok {
 		// Frames handled in place in the receive ring: one copy less.
 		for i := 0; i < framesPerRun; i++ {
 			f, tok, err := lender.Borrow()
 			if err != nil || f == nil {
-				return
+				return true
 			}
 			ep.dispatchLocked(f, local, api)
 			lender.Return(tok)
 		}
-		return
+		return false
 	}
 	for i := 0; i < framesPerRun; i++ {
 		k, err := l.Recv(n.rx)
 		if err != nil || k == 0 {
-			return
+			return true
 		}
 		ep.dispatchLocked(n.rx[:k], local, api)
 	}
+	return false
 }
 
 // dispatchLocked routes one received frame; local says it came through
@@ -340,14 +370,16 @@ func (ep *Endpoint) timersLocked(now time.Time) {
 			if s.lastSend == unstamped {
 				s.lastSend = now // sent since the last pass
 			}
-			if s.acked || now.Sub(s.lastSend) < ep.resendDelay {
-				continue
+			if s.firstSend == unstamped {
+				s.firstSend = now
 			}
-			if s.budget != 0xffffffff && s.sends > s.budget {
+		}
+		// One retransmission timer per partner, on the oldest unacked
+		// packet; the others follow as acks come (wirecc.go).
+		if len(w.nonAcked) > 0 && !w.nonAcked[0].acked && now.Sub(w.nonAcked[0].lastSend) >= w.path.rto(ep.resendDelay) {
+			if !ep.seqTimeoutLocked(p, now) {
 				ep.partnerUnreachableLocked(p)
-				break
 			}
-			ep.transmitLocked(p, s, now)
 		}
 		for _, r := range w.connects {
 			if now.Sub(r.connLast) < ep.resendDelay {

@@ -249,7 +249,7 @@ func TestWireLossy(t *testing.T) {
 					r, _ := ep.Recv([][]byte{buf}, 0, 0, 0, false)
 					st, ok, err := ep.Wait(r.Handle(), 60000)
 					if !ok || err != nil || st.Code != StatusSuccess {
-						t.Errorf("recv %d: %v %v %+v", i, ok, err, st)
+						t.Errorf("recv %d: %v %v %+v\n%s\n%s", i, ok, err, st, dumpEP(a), dumpEP(b))
 						return
 					}
 					if st.MatchInfo != uint64(i) || !bytes.Equal(buf, pattern(n, byte(i))) {

@@ -5,6 +5,8 @@ package engine
 // driver/linux/omx_pull.c of Open-MX, which ran in the kernel.
 
 import (
+	"math/bits"
+	"slices"
 	"time"
 
 	"github.com/open-mx-go/open-mx-go/engine/link"
@@ -22,37 +24,48 @@ type pullSource struct {
 	addr       uint64
 }
 
-// pull is one large receive in progress.
+// pull is one large receive in progress. Its frames (pull replies) are
+// numbered from 0; frame f holds bytes [frameStart(f), frameStart(f+1)) of
+// the message. They are requested block by block as the partner's pull
+// window allows (wirecc.go), and every request of a frame gets an order
+// number: a frame is lost when replies to dupThresh later requests arrived,
+// and only that frame is asked for again.
 type pull struct {
 	handle    uint32
 	req       *Request
 	src       *pullSource
 	xfer      uint32
 	remaining uint32 // bytes not requested yet
-	missing   uint32 // bytes requested, not received yet
-	nextFrame uint32
+	nextFrame uint32 // first frame not requested yet
+	missing   int    // frames requested, not received
 	blocks    []pullBlock
 	started   time.Time
 	deadline  time.Time
-	rerequest bool // earlier blocks were re-requested since the last timeout
 	budget    uint32
+	order     uint32 // order number of the last frame request
+	seen      uint32 // highest order number of a reply received
 }
 
+// pullBlock is one PULL's worth of frames.
 type pullBlock struct {
 	frameIndex uint32
 	frames     uint32
 	length     uint32
 	ffo        uint32
-	missing    uint64 // bit i: frame frameIndex+i not received
+	missing    uint64                  // bit i: frame frameIndex+i not received
+	order      [pullBlockFrames]uint32 // order number of each frame's last request
+	reqAt      time.Time               // first request (zero once timed or asked again)
 }
 
-const pullBlocksMax = 4
+// pullBlockFrames is the most frames one block holds: PER_BLOCK of every
+// wire mode (32 native, 8 mx-wire).
+const pullBlockFrames = 32
 
 // startPullLocked begins fetching a matched large message into r.
 func (ep *Endpoint) startPullLocked(r *Request, src *pullSource) {
 	xfer := min(src.length, r.length)
 	r.status.XferLength = xfer
-	if xfer == 0 || ep.net == nil {
+	if xfer == 0 || ep.net == nil || src.partner.w == nil {
 		ep.sendNotifyLocked(src, 0)
 		st := StatusSuccess
 		if xfer < src.length {
@@ -82,18 +95,17 @@ func (ep *Endpoint) startPullLocked(r *Request, src *pullSource) {
 	}
 	now := ep.now()
 	pl := &pull{handle: n.pullSeq, req: r, src: src, xfer: xfer, remaining: xfer, started: now,
-		deadline: now.Add(ep.pullTimeout), budget: ep.requestResends.Load()}
+		budget: ep.requestResends.Load()}
 	if n.pullsByHandle == nil {
 		n.pullsByHandle = make(map[uint32]*pull)
 	}
 	n.pullsByHandle[pl.handle] = pl
 	r.wpull = pl
 	r.pinned = true
-	off0 := src.rdmaOffset % uint32(n.mode.ReplyMax)
-	ep.appendBlockLocked(pl, min(uint32(n.mode.BlockMax)-off0, pl.remaining), off0)
-	for len(pl.blocks) < pullBlocksMax && pl.remaining > 0 {
-		ep.appendBlockLocked(pl, min(uint32(n.mode.BlockMax), pl.remaining), 0)
-	}
+	w := src.partner.w
+	pl.deadline = now.Add(w.path.rto(ep.pullTimeout))
+	w.path.pulls = append(w.path.pulls, pl)
+	ep.fillPullsLocked(src.partner)
 	if len(pl.blocks) > 1 {
 		ep.counters.Inc(PullRequestNotOnlyFirstBlock)
 	}
@@ -116,19 +128,85 @@ func (ep *Endpoint) ownSenderLocked(src *pullSource) bool {
 	return true
 }
 
-// appendBlockLocked requests the next block of a pull.
-func (ep *Endpoint) appendBlockLocked(pl *pull, length, ffo uint32) {
-	R := uint32(ep.net.mode.ReplyMax)
-	frames := (ffo + length + R - 1) / R
-	b := pullBlock{frameIndex: pl.nextFrame, frames: frames, length: length, ffo: ffo, missing: 1<<frames - 1}
-	pl.nextFrame += frames
-	pl.remaining -= length
-	pl.missing += length
-	pl.blocks = append(pl.blocks, b)
-	ep.sendPullLocked(pl, &b)
+// frameStart is the message offset of frame f of a pull.
+func (pl *pull) frameStart(f, R uint32) uint32 {
+	if f == 0 {
+		return 0
+	}
+	return min(uint64ToU32(uint64(f)*uint64(R)-uint64(pl.src.rdmaOffset%R)), pl.xfer)
 }
 
-func (ep *Endpoint) sendPullLocked(pl *pull, b *pullBlock) {
+func uint64ToU32(v uint64) uint32 {
+	if v > 0xffffffff {
+		return 0xffffffff
+	}
+	return uint32(v)
+}
+
+// fillPullsLocked requests more of the pulls from p while its pull window
+// has room, oldest pull first. Requests come in chunks of at least a
+// quarter window (or a block), not one frame per reply.
+func (ep *Endpoint) fillPullsLocked(p *Partner) {
+	w := p.w
+	if w == nil || ep.net == nil {
+		return
+	}
+	ps := &w.path
+	inflight := 0
+	for _, pl := range ps.pulls {
+		inflight += pl.missing
+	}
+	chunk := max(1, min(ep.net.mode.PerBlock, ps.pwnd/4))
+	for _, pl := range ps.pulls {
+		for pl.remaining > 0 {
+			room := ps.pwnd - inflight
+			if room < chunk && inflight > 0 {
+				return
+			}
+			k := ep.appendBlockLocked(pl, max(room, 1))
+			if k == 0 {
+				break // the pull's frame span is full
+			}
+			inflight += k
+		}
+	}
+}
+
+// appendBlockLocked requests the next block of a pull, of at most
+// maxFrames frames, and returns how many it requested.
+func (ep *Endpoint) appendBlockLocked(pl *pull, maxFrames int) int {
+	R := uint32(ep.net.mode.ReplyMax)
+	frames := uint32(min(maxFrames, ep.net.mode.PerBlock, pullBlockFrames))
+	if len(pl.blocks) > 0 {
+		// Replies name their frame modulo 256.
+		used := pl.nextFrame - pl.blocks[0].frameIndex
+		if used >= pullSpan {
+			return 0
+		}
+		frames = min(frames, pullSpan-used)
+	}
+	f0 := pl.nextFrame
+	length := pl.frameStart(f0+frames, R) - pl.frameStart(f0, R)
+	ffo := uint32(0)
+	if f0 == 0 {
+		ffo = pl.src.rdmaOffset % R
+	}
+	frames = (ffo + length + R - 1) / R
+	b := pullBlock{frameIndex: f0, frames: frames, length: length, ffo: ffo, missing: 1<<frames - 1, reqAt: ep.now()}
+	for i := range frames {
+		pl.order++
+		b.order[i] = pl.order
+	}
+	pl.nextFrame += frames
+	pl.remaining -= length
+	pl.missing += int(frames)
+	pl.blocks = append(pl.blocks, b)
+	ep.sendPullLocked(pl, &b, 0, frames)
+	return int(frames)
+}
+
+// sendPullLocked asks for frames [lo, lo+cnt) of block b.
+func (ep *Endpoint) sendPullLocked(pl *pull, b *pullBlock, lo, cnt uint32) {
 	p := pl.src.partner
 	if p.w == nil {
 		return
@@ -137,13 +215,41 @@ func (ep *Endpoint) sendPullLocked(pl *pull, b *pullBlock) {
 	if sess == unknownSession {
 		sess = p.w.trueSess
 	}
+	R := uint32(ep.net.mode.ReplyMax)
+	f := b.frameIndex + lo
+	ffo := uint32(0)
+	if f == 0 {
+		ffo = pl.src.rdmaOffset % R
+	}
+	length := pl.frameStart(f+cnt, R) - pl.frameStart(f, R)
 	rq := wire.Pull{DstEP: uint8(p.index), SrcEP: uint8(ep.index), Session: sess, TotalLength: pl.xfer,
 		RDMAID: uint32(pl.src.rdmaID), RDMASeq: pl.src.rdmaSeq, RDMAOffset: pl.src.rdmaOffset,
 		Handle: pl.handle, Magic: uint32(ep.index) ^ link.PullMagic,
-		FirstFrameOffset: b.ffo, BlockLength: b.length, FrameIndex: b.frameIndex}
+		FirstFrameOffset: ffo, BlockLength: length, FrameIndex: f}
 	if k, err := rq.Encode(ep.net.tx, ep.headTo(p.w), ep.net.mode); err == nil {
 		ep.sendFrameLocked(ep.net.tx[:k])
 		ep.counters.Inc(SendPullRequest)
+	}
+}
+
+// rerequestLocked asks again for the frames of lost (a mask of block b),
+// in runs of consecutive frames, with new order numbers.
+func (ep *Endpoint) rerequestLocked(pl *pull, b *pullBlock, lost uint64) {
+	b.reqAt = time.Time{} // Karn: no round-trip sample from this block
+	for i := uint32(0); i < b.frames; {
+		if lost&(1<<i) == 0 {
+			i++
+			continue
+		}
+		j := i
+		for j < b.frames && lost&(1<<j) != 0 {
+			pl.order++
+			b.order[j] = pl.order
+			j++
+		}
+		ep.sendPullLocked(pl, b, i, j-i)
+		ep.resends.Add(1)
+		i = j
 	}
 }
 
@@ -165,7 +271,8 @@ func (ep *Endpoint) pullReplyLocked(frame []byte) {
 		ep.counters.Inc(DropPullReplyBadWireHandle)
 		return
 	}
-	if p := pl.src.partner; p.w == nil || h.Src != p.w.mac {
+	p := pl.src.partner
+	if p.w == nil || h.Src != p.w.mac {
 		// Only the sender of the message fills the buffer.
 		ep.counters.Inc(DropPullReplyBadWireHandle)
 		return
@@ -175,10 +282,9 @@ func (ep *Endpoint) pullReplyLocked(frame []byte) {
 	k := (uint32(pr.FrameSeq) - base%256 + 256) % 256
 	f := base + k
 	var b *pullBlock
-	bi := 0
 	for i := range pl.blocks {
 		if f >= pl.blocks[i].frameIndex && f < pl.blocks[i].frameIndex+pl.blocks[i].frames {
-			b, bi = &pl.blocks[i], i
+			b = &pl.blocks[i]
 			break
 		}
 	}
@@ -186,16 +292,12 @@ func (ep *Endpoint) pullReplyLocked(frame []byte) {
 		ep.counters.Inc(DropPullReplyBadSeqnum)
 		return
 	}
-	off0 := pl.src.rdmaOffset % R
-	want := uint32(0)
-	if f > 0 {
-		want = f*R - off0
-	}
-	if pr.MsgOffset != want {
+	if pr.MsgOffset != pl.frameStart(f, R) {
 		ep.counters.Inc(DropPullReplyBadSeqnum)
 		return
 	}
-	bit := uint64(1) << (f - b.frameIndex)
+	i := f - b.frameIndex
+	bit := uint64(1) << i
 	if b.missing&bit == 0 {
 		ep.counters.Inc(DropPullReplyDuplicate)
 		return
@@ -210,26 +312,61 @@ func (ep *Endpoint) pullReplyLocked(frame []byte) {
 	}
 	copyToSegments(pl.req.segs, pr.MsgOffset, data)
 	b.missing &^= bit
-	pl.missing -= uint32(len(data))
+	pl.missing--
 	now := ep.now()
-	pl.deadline = now.Add(ep.pullTimeout)
-	if b.missing == 0 && bi > 0 && !pl.rerequest {
-		ep.counters.Inc(PullNonFirstBlockDoneEarly)
-		for i := 0; i < bi; i++ {
-			if pl.blocks[i].missing != 0 {
-				ep.sendPullLocked(pl, &pl.blocks[i])
-			}
-		}
-		pl.rerequest = true
+	ps := &p.w.path
+	if !b.reqAt.IsZero() {
+		ps.sample(now.Sub(b.reqAt))
+		b.reqAt = time.Time{}
+	}
+	ps.backoff = 0
+	grow(&ps.pwnd, &ps.pssthresh, &ps.pacc, 1, pullWndMax)
+	pl.deadline = now.Add(ps.rto(ep.pullTimeout))
+	if o := b.order[i]; o > pl.seen {
+		pl.seen = o
+		ep.pullLossesLocked(pl, now)
 	}
 	for len(pl.blocks) > 0 && pl.blocks[0].missing == 0 {
 		pl.blocks = pl.blocks[1:]
-		if pl.remaining > 0 {
-			ep.appendBlockLocked(pl, min(uint32(n.mode.BlockMax), pl.remaining), 0)
-		}
 	}
 	if len(pl.blocks) == 0 && pl.remaining == 0 {
 		ep.endPullLocked(pl, StatusSuccess)
+	}
+	ep.fillPullsLocked(p)
+}
+
+// pullLossesLocked asks again for every frame of pl whose request is
+// dupThresh requests older than the newest reply received: replies come
+// in the order they were requested, so it was lost.
+func (ep *Endpoint) pullLossesLocked(pl *pull, now time.Time) {
+	if pl.seen <= dupThresh {
+		return
+	}
+	limit := pl.seen - dupThresh
+	lostAny := false
+	for bi := range pl.blocks {
+		b := &pl.blocks[bi]
+		if b.missing == 0 {
+			continue
+		}
+		var lost uint64
+		for m := b.missing; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros64(m)
+			if b.order[i] <= limit {
+				lost |= 1 << i
+			}
+		}
+		if lost != 0 {
+			lostAny = true
+			ep.recovery.pullRerequests.Add(uint64(bits.OnesCount64(lost)))
+			if bi > 0 {
+				ep.counters.Inc(PullNonFirstBlockDoneEarly)
+			}
+			ep.rerequestLocked(pl, b, lost)
+		}
+	}
+	if lostAny {
+		pl.src.partner.w.path.cut(now, false)
 	}
 }
 
@@ -237,6 +374,12 @@ func (ep *Endpoint) pullReplyLocked(frame []byte) {
 // notified of the bytes taken (0 after a failure).
 func (ep *Endpoint) endPullLocked(pl *pull, st Status) {
 	delete(ep.net.pullsByHandle, pl.handle)
+	if w := pl.src.partner.w; w != nil {
+		if i := slices.Index(w.path.pulls, pl); i >= 0 {
+			w.path.pulls = slices.Delete(w.path.pulls, i, i+1)
+		}
+		defer ep.fillPullsLocked(pl.src.partner) // the window it held goes to the next pull
+	}
 	r := pl.req
 	r.wpull = nil
 	xfer := pl.xfer
@@ -267,7 +410,10 @@ func (ep *Endpoint) nackMCPLocked(frame []byte) {
 	ep.endPullLocked(pl, st)
 }
 
-// pullTimersLocked re-requests stalled blocks and gives up after the
+// pullTimersLocked handles pulls that made no progress for a
+// retransmission timeout: the oldest missing frames are asked again, as
+// many as the (halved) window holds; the replies that come back make the
+// rest lost by order (pullLossesLocked). A pull gives up after the
 // request's retry budget (§4.9).
 func (ep *Endpoint) pullTimersLocked(now time.Time) {
 	if ep.net == nil {
@@ -282,20 +428,43 @@ func (ep *Endpoint) pullTimersLocked(now time.Time) {
 			ep.endPullLocked(pl, StatusRemoteEndpointUnreachable)
 			continue
 		}
-		for i := range pl.blocks {
-			if pl.blocks[i].missing != 0 {
-				if i == 0 {
-					ep.counters.Inc(PullTimeoutFirstBlock)
-				} else {
-					ep.counters.Inc(PullTimeoutNonFirstBlock)
-				}
-				ep.sendPullLocked(pl, &pl.blocks[i])
-				ep.resends.Add(1)
-			}
-		}
-		pl.rerequest = false
-		pl.deadline = now.Add(ep.pullTimeout)
+		ep.pullStalledLocked(pl, now, true)
 	}
+}
+
+// pullStalledLocked asks again for the oldest missing frames of pl, as
+// many as the window holds. timeout says the retransmission timer fired
+// (the timeout backs off); otherwise the link reported frames it lost.
+func (ep *Endpoint) pullStalledLocked(pl *pull, now time.Time, timeout bool) {
+	w := pl.src.partner.w
+	if w == nil {
+		return
+	}
+	ps := &w.path
+	if timeout {
+		ep.recovery.pullTimeouts.Add(1)
+		ps.backoff = min(ps.backoff+1, 10)
+	}
+	ps.cut(now, false)
+	budget := max(ps.pwnd, 1)
+	for bi := range pl.blocks {
+		b := &pl.blocks[bi]
+		if b.missing == 0 || budget <= 0 {
+			continue
+		}
+		lost := b.missing
+		for bits.OnesCount64(lost) > budget {
+			lost &^= 1 << (63 - bits.LeadingZeros64(lost))
+		}
+		budget -= bits.OnesCount64(lost)
+		if bi == 0 {
+			ep.counters.Inc(PullTimeoutFirstBlock)
+		} else {
+			ep.counters.Inc(PullTimeoutNonFirstBlock)
+		}
+		ep.rerequestLocked(pl, b, lost)
+	}
+	pl.deadline = now.Add(ps.rto(ep.pullTimeout))
 }
 
 // servePullLocked answers a PULL with the requested block (stateless

@@ -50,6 +50,8 @@ type wireState struct {
 	connectSeq uint8
 	connects   []*Request // pending connect requests
 
+	path pathState // round trip and windows (wirecc.go)
+
 	// closed: the remote endpoint said it closed (NACK ENDPT_CLOSED);
 	// sends fail at once until it connects again with a new session.
 	closed bool
@@ -62,6 +64,7 @@ type wireState struct {
 
 func newWireState(mac [6]byte, peerIdx uint16) *wireState {
 	w := &wireState{mac: mac, peerIdx: peerIdx, reverse: wire.UnknownPeerIndex}
+	w.path.init()
 	w.reset(0)
 	return w
 }
@@ -72,6 +75,7 @@ func (w *wireState) reset(ses uint16) {
 	w.sendSeqSet = false
 	w.nextSend, w.nextAcked = unsetSeq, unsetSeq
 	w.nonAcked = nil
+	w.path.resetSeq()
 	w.nextRecv = wire.FirstSeq(ses)
 	w.lastAckedRecv = w.nextRecv
 	w.ackDue = time.Time{}
@@ -100,20 +104,22 @@ type mediumAsm struct {
 
 // wireSend is one sequenced packet (or medium message) awaiting its ack.
 type wireSend struct {
-	seq      wire.Seq
-	typ      wire.Type
-	req      *Request // the application request (nil: internal, e.g. NOTIFY)
-	data     []byte   // payload copy (tiny/small/medium)
-	match    uint64
-	rndv     *wireRndv // RNDV: what to announce
-	notify   *wire.Notify
-	lastSend time.Time // last transmission (unstamped: since the last timer pass)
-	sends    uint32    // transmissions so far
-	budget   uint32    // resends allowed
-	acked    bool
-	zombie   bool // the request completed early, before this ack
-	small    [wire.SmallMax]byte
-	buf      []byte // payload buffer kept when the packet is reused (medium)
+	seq       wire.Seq
+	typ       wire.Type
+	req       *Request // the application request (nil: internal, e.g. NOTIFY)
+	data      []byte   // payload copy (tiny/small/medium)
+	match     uint64
+	rndv      *wireRndv // RNDV: what to announce
+	notify    *wire.Notify
+	lastSend  time.Time // last transmission (unstamped: since the last timer pass)
+	firstSend time.Time // first transmission (unstamped until the next timer pass)
+	sends     uint32    // transmissions so far
+	budget    uint32    // resend delays the packet may stay unacked (0xffffffff: forever)
+	frames    uint16    // frames it takes on the wire
+	acked     bool
+	zombie    bool // the request completed early, before this ack
+	small     [wire.SmallMax]byte
+	buf       []byte // payload buffer kept when the packet is reused (medium)
 }
 
 // wireRndv is a large send as the sender keeps it: the region the receiver

@@ -117,7 +117,7 @@ func (ep *Endpoint) sequencedLocked(t wire.Type, frame []byte, local bool) {
 	if w.sendSeqSet && f.piggy.Session() != w.nextSend.Session() {
 		return
 	}
-	ep.handleAckLocked(p, f.piggy)
+	ep.handleAckLocked(p, f.piggy, false)
 	d := f.seq.Sub(w.nextRecv)
 	switch {
 	case d == 0:
@@ -125,35 +125,48 @@ func (ep *Endpoint) sequencedLocked(t wire.Type, frame []byte, local bool) {
 			ep.drainEarlyLocked(p)
 		}
 	case d <= earlyWindow:
-		ep.keepEarlyLocked(w, &f, frame)
+		if ep.keepEarlyLocked(w, &f, frame) {
+			// Ahead of a gap: tell the sender at once what we still miss
+			// (its fast retransmit, wirecc.go), once per packet.
+			ep.sendAckLocked(p)
+		}
 	default:
-		if f.seq.Add(1) == w.nextRecv {
-			ep.sendAckLocked(p) // our previous ack was probably lost
+		// Already received: our ack was probably lost (the sender
+		// retransmits only its oldest unacked packet, wirecc.go), so
+		// ack again, once per packet (not per medium fragment).
+		if f.typ != wire.TypeMedium || f.medium.FragSeq == 0 {
+			ep.sendAckLocked(p)
 		}
 	}
 }
 
 // keepEarlyLocked stores an out-of-order frame (sorted by seqnum, then
-// fragment; exact duplicates dropped), within the bounds of bounds.go.
-func (ep *Endpoint) keepEarlyLocked(w *wireState, f *seqFrame, frame []byte) {
+// fragment; exact duplicates dropped), within the bounds of bounds.go. It
+// reports whether the frame is the first one kept of its packet.
+func (ep *Endpoint) keepEarlyLocked(w *wireState, f *seqFrame, frame []byte) bool {
 	frag := 0
 	if f.typ == wire.TypeMedium {
 		frag = int(f.medium.FragSeq)
 	}
 	d := f.seq.Sub(w.nextRecv)
 	i := 0
+	first := true
 	for ; i < len(w.early); i++ {
 		e := w.early[i]
 		ed := e.seq.Sub(w.nextRecv)
 		if ed == d && e.frag == frag {
-			return
+			return false
 		}
 		if ed > d || (ed == d && e.frag > frag) {
 			break
 		}
+		first = first && ed != d
+	}
+	if i < len(w.early) && w.early[i].seq.Sub(w.nextRecv) == d {
+		first = false
 	}
 	if !ep.roomForEarlyLocked(w, d, len(frame)) {
-		return
+		return false
 	}
 	i = min(i, len(w.early)) // room may have been made at the tail
 	e := earlyFrame{seq: f.seq, frag: frag, local: f.local, frame: append([]byte(nil), frame...)}
@@ -162,6 +175,7 @@ func (ep *Endpoint) keepEarlyLocked(w *wireState, f *seqFrame, frame []byte) {
 	w.early[i] = e
 	w.earlyBytes += len(frame)
 	ep.net.earlyBytes += len(frame)
+	return first
 }
 
 // popEarlyLocked removes the first kept frame of w.
@@ -364,27 +378,39 @@ func (ep *Endpoint) trucLocked(frame []byte) {
 		return
 	}
 	w.lastRecvAck = t.AckNum
-	ep.handleAckLocked(p, a)
+	ep.handleAckLocked(p, a, true)
 }
 
 // handleAckLocked applies a cumulative ack: every packet before a is
-// received (spec/wire.md §4.6).
-func (ep *Endpoint) handleAckLocked(p *Partner, a wire.Seq) {
+// received (spec/wire.md §4.6). explicit says it came in a TRUC: one that
+// acknowledges nothing new while packets are outstanding tells that the
+// receiver got a later packet (wirecc.go).
+func (ep *Endpoint) handleAckLocked(p *Partner, a wire.Seq, explicit bool) {
 	w := p.w
 	if !w.sendSeqSet {
 		return
 	}
 	missing := w.nextSend.Sub(w.nextAcked)
 	nw := a.Sub(w.nextAcked)
+	if nw == 0 && explicit {
+		ep.dupAckLocked(p)
+	}
 	if nw == 0 || nw > missing {
 		return
 	}
+	ps := &w.path
+	timed := false
+	frames := 0
 	i := 0
 	for ; i < len(w.nonAcked); i++ {
 		s := w.nonAcked[i]
 		if s.seq.Sub(w.nextAcked) >= nw {
 			break
 		}
+		if ps.rttOn && s.seq == ps.rttSeq {
+			ps.rttOn, timed = false, true
+		}
+		frames += int(s.frames)
 		ep.ackedLocked(s)
 	}
 	for _, s := range w.nonAcked[:i] {
@@ -397,6 +423,7 @@ func (ep *Endpoint) handleAckLocked(p *Partner, a wire.Seq) {
 		w.nonAcked = w.nonAcked[i:]
 	}
 	w.nextAcked = a
+	ep.seqAckedLocked(p, frames, timed)
 	ep.releaseThrottledLocked(p)
 }
 
@@ -444,6 +471,7 @@ func (ep *Endpoint) remoteClosedLocked(p *Partner) {
 	w.closed = true
 	sends := append(w.nonAcked, w.throttled...)
 	w.nonAcked, w.throttled = nil, nil
+	w.path.resetSeq()
 	for _, s := range sends {
 		if !s.acked {
 			ep.failSendLocked(s, StatusRemoteEndpointClosed)
@@ -501,6 +529,7 @@ func (ep *Endpoint) nackLibLocked(frame []byte) {
 		for i, s := range w.nonAcked {
 			if s.seq == seq && !s.acked {
 				w.nonAcked = append(w.nonAcked[:i], w.nonAcked[i+1:]...)
+				w.path.sinflight = max(w.path.sinflight-int(s.frames), 0)
 				ep.failSendLocked(s, st)
 				return
 			}

@@ -117,31 +117,40 @@ func (ep *Endpoint) putSendLocked(s *wireSend) {
 }
 
 // postSeqLocked gives a packet its seqnum and transmits it, or queues it
-// while the throttling window is full (§4.3).
+// while the window is full: the seqnum window of §4.3, and the congestion
+// window of the path (wirecc.go).
 func (ep *Endpoint) postSeqLocked(p *Partner, s *wireSend) {
 	w := p.w
 	ep.activateLocked(p)
-	if len(w.throttled) > 0 || w.nextSend.Sub(w.nextAcked) >= throttleWindow {
+	if len(w.throttled) > 0 || !w.seqWindowOpen(ep.seqFrames(s)) {
 		w.throttled = append(w.throttled, s)
 		return
 	}
-	s.seq = w.nextSend
-	w.nextSend = w.nextSend.Next()
-	w.nonAcked = append(w.nonAcked, s)
-	ep.transmitLocked(p, s, unstamped)
+	ep.firstTransmitLocked(p, s)
 }
 
 // releaseThrottledLocked posts queued packets once acks opened the window.
 func (ep *Endpoint) releaseThrottledLocked(p *Partner) {
 	w := p.w
-	for len(w.throttled) > 0 && w.nextSend.Sub(w.nextAcked) < throttleWindow {
+	for len(w.throttled) > 0 && w.seqWindowOpen(ep.seqFrames(w.throttled[0])) {
 		s := w.throttled[0]
+		w.throttled[0] = nil
 		w.throttled = w.throttled[1:]
-		s.seq = w.nextSend
-		w.nextSend = w.nextSend.Next()
-		w.nonAcked = append(w.nonAcked, s)
-		ep.transmitLocked(p, s, unstamped)
+		if len(w.throttled) == 0 {
+			w.throttled = nil
+		}
+		ep.firstTransmitLocked(p, s)
 	}
+}
+
+// firstTransmitLocked gives s the next seqnum and sends it.
+func (ep *Endpoint) firstTransmitLocked(p *Partner, s *wireSend) {
+	w := p.w
+	s.seq = w.nextSend
+	w.nextSend = w.nextSend.Next()
+	w.nonAcked = append(w.nonAcked, s)
+	ep.sentSeqLocked(w, s)
+	ep.transmitLocked(p, s, unstamped)
 }
 
 // transmitLocked (re)sends a sequenced packet with the current piggyack.
@@ -200,6 +209,8 @@ func (ep *Endpoint) transmitLocked(p *Partner, s *wireSend, now time.Time) {
 	}
 	if s.sends > 0 {
 		ep.resends.Add(1)
+	} else {
+		s.firstSend = now
 	}
 	s.sends++
 	s.lastSend = now
@@ -335,6 +346,7 @@ func (ep *Endpoint) partnerUnreachableLocked(p *Partner) {
 	w := p.w
 	sends := append(w.nonAcked, w.throttled...)
 	w.nonAcked, w.throttled = nil, nil
+	w.path.resetSeq()
 	for _, s := range sends {
 		if !s.acked {
 			ep.failSendLocked(s, StatusRemoteEndpointUnreachable)

@@ -52,6 +52,14 @@ type Lender interface {
 	Return(token int)
 }
 
+// LossReporter is implemented by links that know when their receive queue
+// overflowed: RxLosses counts such events (frames the kernel dropped since
+// the previous one), and only grows. A receiver that sees it grow asks at
+// once for what it is missing instead of waiting for a timeout.
+type LossReporter interface {
+	RxLosses() uint64
+}
+
 // Doorbell is implemented by links whose arrivals can wake a thread that
 // sleeps in another link's Wait (shm: producers write to a FIFO when the
 // owner sleeps). WaitWith waits as Wait does, but sleeps by calling sleep

@@ -25,6 +25,7 @@
 #include "badinput.h"
 #include "mx_raw.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define UNKNOWN_NIC 0x0000123456789abcULL
@@ -100,6 +101,7 @@ enum {
 	H_80,          /* 80 characters: one more than the longest legal name */
 	H_1000,        /* 1000 characters */
 	H_PREFIXED,    /* the local name followed by 100 more characters */
+	H_PAGE_END,    /* a short unknown name ending just before an unmapped page */
 	OUT_NULL       /* legal input, NULL output */
 };
 
@@ -125,6 +127,15 @@ static char *host_arg(long how)
 		memset(longname, 'b', 1000);
 		longname[1000] = 0;
 		return longname;
+	case H_PAGE_END: {
+		/* The library must read up to the NUL only, not a fixed 80 bytes. */
+		long pg = sysconf(_SC_PAGESIZE);
+		char *m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED || mprotect(m + pg, pg, PROT_NONE) != 0)
+			BAD_CHECK(0, "mmap/mprotect failed");
+		strcpy(m + pg - 4, "q:0");
+		return m + pg - 4;
+	}
 	case H_PREFIXED:
 		n = strlen(hostname);
 		memcpy(longname, hostname, n);
@@ -476,6 +487,7 @@ static const struct bad_case cases[] = {
 	CASE("omx_hostname_to_nic_id.80_chars", c_omx_host_to_nic, H_80, API_OMX, OMX_PEER_NOT_FOUND, VIA_GLOBAL),
 	CASE("omx_hostname_to_nic_id.1000_chars", c_omx_host_to_nic, H_1000, API_OMX, OMX_PEER_NOT_FOUND, VIA_GLOBAL),
 	CASE("omx_hostname_to_nic_id.local_name_plus_100_chars", c_omx_host_to_nic, H_PREFIXED, API_OMX, OMX_PEER_NOT_FOUND, VIA_GLOBAL),
+	CASE("omx_hostname_to_nic_id.name_before_unmapped_page", c_omx_host_to_nic, H_PAGE_END, API_OMX, OMX_PEER_NOT_FOUND, VIA_GLOBAL),
 	CASE("omx_hostname_to_nic_id.null_out", c_omx_host_to_nic, OUT_NULL, API_OMX, OMX_BAD_REQUEST, VIA_GLOBAL),
 	CASE("omx_nic_id_to_hostname.unknown_nic", c_omx_nic_to_host, N_UNKNOWN, API_OMX, OMX_PEER_NOT_FOUND, VIA_GLOBAL),
 	CASE("omx_nic_id_to_hostname.null_buffer", c_omx_nic_to_host, OUT_NULL, API_OMX, OMX_BAD_REQUEST, VIA_GLOBAL),

@@ -94,12 +94,20 @@ static inline omx_endpoint_t pu_open(uint32_t idx)
 	return pu_open_params(idx, NULL, 0);
 }
 
-/* pu_nic is the nic id of board 0. */
+/*
+ * pu_nic is the nic id of the board the other processes of the test use:
+ * board 0 of this host, or, when PU_PEER names a board ("host:0"), that
+ * board of another host (tests across network namespaces).
+ */
 static inline uint64_t pu_nic(void)
 {
+	const char *peer = getenv("PU_PEER");
 	uint64_t nic = 0;
 
-	CHECK_OK(omx_board_number_to_nic_id(0, &nic));
+	if (peer && *peer)
+		CHECK_OK(omx_hostname_to_nic_id((char *)peer, &nic));
+	else
+		CHECK_OK(omx_board_number_to_nic_id(0, &nic));
 	return nic;
 }
 

@@ -90,4 +90,7 @@ type Stats struct {
 	TxDropped uint64
 	// TxRetries counts the retries of Send after ENOBUFS/EAGAIN.
 	TxRetries uint64
+	// RxDropped counts frames the kernel dropped because the receive ring
+	// was full (read from PACKET_STATISTICS when the ring says so).
+	RxDropped uint64
 }

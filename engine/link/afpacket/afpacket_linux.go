@@ -136,7 +136,11 @@ func (l *packetLink) setup(cfg Config) error {
 		if size <= 0 {
 			size = DefaultRxRingSize
 		}
-		if l.ring, err = newRxRing(fd, l.mtu, size); err != nil && cfg.Rx == RxRing {
+		maxFrame := l.mtu
+		if cfg.MinMTU > 0 {
+			maxFrame = min(maxFrame, cfg.MinMTU) // the wire mode's largest frame
+		}
+		if l.ring, err = newRxRing(fd, maxFrame, size); err != nil && cfg.Rx == RxRing {
 			return fmt.Errorf("afpacket: open %s: %w", l.name, err)
 		}
 		// By default, a ring that cannot be had (memory limits) falls
@@ -371,5 +375,18 @@ func (l *packetLink) Close() error {
 
 // Stats returns the link's counters.
 func (l *packetLink) Stats() Stats {
-	return Stats{TxDropped: l.txDropped.Load(), TxRetries: l.txRetries.Load()}
+	st := Stats{TxDropped: l.txDropped.Load(), TxRetries: l.txRetries.Load()}
+	if r := l.ring; r != nil {
+		st.RxDropped = r.drops.Load()
+	}
+	return st
+}
+
+// RxLosses implements link.LossReporter: the frames of the receive ring
+// that came marked TP_STATUS_LOSING (0 without a ring).
+func (l *packetLink) RxLosses() uint64 {
+	if r := l.ring; r != nil {
+		return r.lossEvents.Load()
+	}
+	return 0
 }

@@ -5,6 +5,7 @@ package afpacket
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,6 +17,12 @@ type rxRing struct {
 	mem       []byte
 	frameSize int
 	frames    int
+	perBlock  int // slots per block (slots do not straddle blocks)
+	blockSize int
+	fd        int
+
+	lossEvents atomic.Uint64 // frames that came with TP_STATUS_LOSING
+	drops      atomic.Uint64 // frames the kernel dropped (ring full)
 
 	mu   sync.Mutex // guards next: concurrent Recv calls take turns
 	next int        // index of the next slot to read
@@ -29,18 +36,24 @@ func newRxRing(fd, maxFrame, size int) (*rxRing, error) {
 		return nil, fmt.Errorf("PACKET_VERSION TPACKET_V2: %w", err)
 	}
 	// A slot holds the 32-byte header, the sockaddr_ll and alignment
-	// (the frame starts at offset 66 for Ethernet), then the frame.
-	frameSize := 2048
-	for frameSize < maxFrame+128 {
-		frameSize <<= 1
+	// (the frame starts at offset 66 for Ethernet), then the frame,
+	// rounded to TPACKET_ALIGNMENT. Slots do not straddle blocks, so a
+	// block holds as many whole slots as fit: about size/maxFrame slots
+	// in all, whatever the MTU of the interface (maxFrame is the largest
+	// frame of the wire mode, not the interface's MTU: on lo, MTU 65536,
+	// slots sized from the MTU left 64 of them).
+	frameSize := (maxFrame + 128 + 15) &^ 15
+	blockSize := 64 << 10
+	for blockSize < frameSize {
+		blockSize <<= 1
 	}
-	blockSize := max(frameSize, 64<<10)
+	perBlock := blockSize / frameSize
 	blocks := max(size/blockSize, 1)
 	req := unix.TpacketReq{
 		Block_size: uint32(blockSize),
 		Block_nr:   uint32(blocks),
 		Frame_size: uint32(frameSize),
-		Frame_nr:   uint32(blocks * (blockSize / frameSize)),
+		Frame_nr:   uint32(blocks * perBlock),
 	}
 	if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
 		return nil, fmt.Errorf("PACKET_RX_RING of %d bytes: %w", blocks*blockSize, err)
@@ -51,7 +64,7 @@ func newRxRing(fd, maxFrame, size int) (*rxRing, error) {
 		_ = unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &unix.TpacketReq{})
 		return nil, fmt.Errorf("mmap of the receive ring: %w", err)
 	}
-	return &rxRing{mem: mem, frameSize: frameSize, frames: int(req.Frame_nr)}, nil
+	return &rxRing{mem: mem, frameSize: frameSize, frames: int(req.Frame_nr), perBlock: perBlock, blockSize: blockSize, fd: fd}, nil
 }
 
 // recv copies the next frame into buf and returns its length, or 0 if the
@@ -59,10 +72,12 @@ func newRxRing(fd, maxFrame, size int) (*rxRing, error) {
 func (r *rxRing) recv(buf []byte) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	off := r.next * r.frameSize
+	off := r.offset(r.next)
 	h := r.header(off)
-	if loadStatus(h)&tpStatusUser == 0 {
+	if st := loadStatus(h); st&tpStatusUser == 0 {
 		return 0
+	} else if st&tpStatusLosing != 0 {
+		r.losing()
 	}
 	start := off + int(h.Mac)
 	end := min(start+int(h.Snaplen), off+r.frameSize)
@@ -82,10 +97,12 @@ func (r *rxRing) borrow() ([]byte, int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	slot := r.next
-	off := slot * r.frameSize
+	off := r.offset(slot)
 	h := r.header(off)
-	if loadStatus(h)&tpStatusUser == 0 {
+	if st := loadStatus(h); st&tpStatusUser == 0 {
 		return nil, 0
+	} else if st&tpStatusLosing != 0 {
+		r.losing()
 	}
 	start := off + int(h.Mac)
 	end := min(start+int(h.Snaplen), off+r.frameSize)
@@ -97,16 +114,31 @@ func (r *rxRing) borrow() ([]byte, int) {
 }
 
 func (r *rxRing) ret(slot int) {
-	releaseFrame(r.header(slot * r.frameSize))
+	releaseFrame(r.header(r.offset(slot)))
 }
 
 func (r *rxRing) ready() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return loadStatus(r.header(r.next*r.frameSize))&tpStatusUser != 0
+	return loadStatus(r.header(r.offset(r.next)))&tpStatusUser != 0
 }
 
 // unmap releases the mapping; the ring must not be used afterwards.
 func (r *rxRing) unmap() error {
 	return unix.Munmap(r.mem)
+}
+
+// offset is where slot i starts in the mapping.
+func (r *rxRing) offset(i int) int {
+	return i/r.perBlock*r.blockSize + i%r.perBlock*r.frameSize
+}
+
+// losing handles a frame marked TP_STATUS_LOSING: the kernel dropped frames
+// since the statistics were last read (the ring was full). Reading them
+// counts the drops and clears the mark for the frames that follow.
+func (r *rxRing) losing() {
+	r.lossEvents.Add(1)
+	if st, err := unix.GetsockoptTpacketStats(r.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
+		r.drops.Add(uint64(st.Drops))
+	}
 }

@@ -44,6 +44,7 @@ func writeEvent(efd int) {
 const (
 	tpStatusKernel = unix.TP_STATUS_KERNEL
 	tpStatusUser   = unix.TP_STATUS_USER
+	tpStatusLosing = unix.TP_STATUS_LOSING
 )
 
 // header returns the TPACKET_V2 header of the ring frame at off. The
