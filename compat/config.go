@@ -392,7 +392,7 @@ var knobTable = []knob{
 		set:     thresholdSetter("shared rendezvous threshold", func(c *Config) *uint32 { return &c.SharedRndvThreshold }),
 		show:    func(c Config) string { return uintKnob(c.SharedRndvThreshold) }},
 	{names: []string{"OMX_RESENDS_MAX"}, mx: []string{"MX_MAX_RETRIES"},
-		meaning: "retransmissions (every ~0.5 s) before a partner is declared unreachable",
+		meaning: "retry budget: a partner silent for this many resend delays (0.5 s each) is declared unreachable",
 		set:     countSetter("resends max", func(c *Config) *uint32 { return &c.ResendsMax }),
 		show:    func(c Config) string { return uintKnob(c.ResendsMax) }},
 	{names: []string{"OMX_ZOMBIE_SEND"}, mx: []string{"MX_ZOMBIE_SEND"},

@@ -113,8 +113,9 @@ func (l *Library) CloseEndpoint(ep *engine.Endpoint) Code {
 		Stderr(fmt.Sprintf("%scounter %d:%d Resends: %d\n", prefix, b, i, ep.Resends()))
 		rs := ep.RecoveryStats()
 		Stderr(fmt.Sprintf("%scounter %d:%d Fast Retransmits: %d\n%scounter %d:%d Retransmit Timeouts: %d\n"+
-			"%scounter %d:%d Pull Rerequests: %d\n%scounter %d:%d Pull Timeouts: %d\n",
-			prefix, b, i, rs.FastRetransmits, prefix, b, i, rs.Timeouts, prefix, b, i, rs.PullRerequests, prefix, b, i, rs.PullTimeouts))
+			"%scounter %d:%d Pull Rerequests: %d\n%scounter %d:%d Pull Timeouts: %d\n%scounter %d:%d Receive Ring Drops: %d\n",
+			prefix, b, i, rs.FastRetransmits, prefix, b, i, rs.Timeouts, prefix, b, i, rs.PullRerequests, prefix, b, i, rs.PullTimeouts,
+			prefix, b, i, rs.RingDrops))
 	}
 	if err := ep.Close(); err != nil {
 		if CodeOf(err) == NotSupportedInHandler {

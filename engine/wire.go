@@ -58,6 +58,7 @@ type netState struct {
 	scratch       []byte
 	lossRep       link.LossReporter // lnk, if it reports receive overflows
 	rxLosses      uint64            // its last count
+	drained       bool              // the last poll of lnk emptied it
 	zombies       int
 	stop          chan struct{}
 	done          chan struct{}
@@ -162,6 +163,14 @@ func (ep *Endpoint) runTimers(n *netState) {
 		}
 		ep.pollLinkLocked(false)
 		now := ep.now()
+		if now.Sub(n.coarseNow) > 4*tickInterval {
+			// We were not running for a while (descheduled, stopped):
+			// what the link holds may answer what the timers would
+			// resend, so read it all first.
+			for i := 0; i < 16 && !n.drained && !ep.mu.closed && ep.net == n; i++ {
+				ep.pollLinkLocked(false)
+			}
+		}
 		n.coarseNow = now
 		ep.timersLocked(now)
 		ep.reclaimSweepLocked(now)
@@ -182,11 +191,13 @@ func (ep *Endpoint) pollLinkLocked(api bool) {
 		return
 	}
 	drained := ep.pollOneLocked(n.lnk, n.lnkLocal, api)
+	n.drained = drained
 	if n.shm != nil {
 		ep.pollOneLocked(n.shm, true, api)
 	}
 	if n.lossRep != nil && drained && !ep.mu.closed && ep.net == n {
 		if v := n.lossRep.RxLosses(); v != n.rxLosses {
+			ep.recovery.ringDrops.Add(v - n.rxLosses)
 			n.rxLosses = v
 			ep.rxOverflowLocked()
 		}

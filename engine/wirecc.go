@@ -269,6 +269,7 @@ type recoveryStats struct {
 	timeouts        atomic.Uint64 // sequenced packets resent by the timer
 	pullRerequests  atomic.Uint64 // pull replies asked again after later ones came
 	pullTimeouts    atomic.Uint64 // pull timeouts (every missing reply asked again)
+	ringDrops       atomic.Uint64 // frames our receive ring had no room for
 }
 
 // RecoveryStats are an endpoint's loss-repair counts since it opened.
@@ -277,11 +278,12 @@ type RecoveryStats struct {
 	Timeouts        uint64 // sequenced packets resent by the retransmission timer
 	PullRerequests  uint64 // pull replies asked for again after later replies arrived
 	PullTimeouts    uint64 // pulls that stalled for a retransmission timeout
+	RingDrops       uint64 // frames the receive ring of the link had no room for
 }
 
 // RecoveryStats returns how the endpoint repaired losses so far.
 func (ep *Endpoint) RecoveryStats() RecoveryStats {
 	r := &ep.recovery
 	return RecoveryStats{FastRetransmits: r.fastRetransmits.Load(), Timeouts: r.timeouts.Load(),
-		PullRerequests: r.pullRerequests.Load(), PullTimeouts: r.pullTimeouts.Load()}
+		PullRerequests: r.pullRerequests.Load(), PullTimeouts: r.pullTimeouts.Load(), RingDrops: r.ringDrops.Load()}
 }

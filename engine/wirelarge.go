@@ -42,8 +42,9 @@ type pull struct {
 	started   time.Time
 	deadline  time.Time
 	budget    uint32
-	order     uint32 // order number of the last frame request
-	seen      uint32 // highest order number of a reply received
+	order     uint32 // order number of the last frame requested
+	reqs      uint32 // number of the last PULL sent
+	seenReq   uint32 // highest PULL number a reply answered
 }
 
 // pullBlock is one PULL's worth of frames.
@@ -54,6 +55,7 @@ type pullBlock struct {
 	ffo        uint32
 	missing    uint64                  // bit i: frame frameIndex+i not received
 	order      [pullBlockFrames]uint32 // order number of each frame's last request
+	req        [pullBlockFrames]uint32 // number of the PULL that last asked for each frame
 	reqAt      time.Time               // first request (zero once timed or asked again)
 }
 
@@ -193,9 +195,10 @@ func (ep *Endpoint) appendBlockLocked(pl *pull, maxFrames int) int {
 	}
 	frames = (ffo + length + R - 1) / R
 	b := pullBlock{frameIndex: f0, frames: frames, length: length, ffo: ffo, missing: 1<<frames - 1, reqAt: ep.now()}
+	pl.reqs++
 	for i := range frames {
 		pl.order++
-		b.order[i] = pl.order
+		b.order[i], b.req[i] = pl.order, pl.reqs
 	}
 	pl.nextFrame += frames
 	pl.remaining -= length
@@ -242,9 +245,10 @@ func (ep *Endpoint) rerequestLocked(pl *pull, b *pullBlock, lost uint64) {
 			continue
 		}
 		j := i
+		pl.reqs++
 		for j < b.frames && lost&(1<<j) != 0 {
 			pl.order++
-			b.order[j] = pl.order
+			b.order[j], b.req[j] = pl.order, pl.reqs
 			j++
 		}
 		ep.sendPullLocked(pl, b, i, j-i)
@@ -322,10 +326,8 @@ func (ep *Endpoint) pullReplyLocked(frame []byte) {
 	ps.backoff = 0
 	grow(&ps.pwnd, &ps.pssthresh, &ps.pacc, 1, pullWndMax)
 	pl.deadline = now.Add(ps.rto(ep.pullTimeout))
-	if o := b.order[i]; o > pl.seen {
-		pl.seen = o
-		ep.pullLossesLocked(pl, now)
-	}
+	pl.seenReq = max(pl.seenReq, b.req[i])
+	ep.pullLossesLocked(pl, now, b.req[i], b.order[i])
 	for len(pl.blocks) > 0 && pl.blocks[0].missing == 0 {
 		pl.blocks = pl.blocks[1:]
 	}
@@ -335,14 +337,13 @@ func (ep *Endpoint) pullReplyLocked(frame []byte) {
 	ep.fillPullsLocked(p)
 }
 
-// pullLossesLocked asks again for every frame of pl whose request is
-// dupThresh requests older than the newest reply received: replies come
-// in the order they were requested, so it was lost.
-func (ep *Endpoint) pullLossesLocked(pl *pull, now time.Time) {
-	if pl.seen <= dupThresh {
-		return
-	}
-	limit := pl.seen - dupThresh
+// pullLossesLocked asks again for the frames of pl that a reply just
+// received (to PULL number req, frame order o) shows lost. Replies come in
+// the order they were requested, so a frame is lost when a reply to a
+// frame requested dupThresh frames after it by the same PULL came, or a
+// reply to a PULL sent two or more PULLs after its own (two PULLs that the
+// path swapped are not a loss).
+func (ep *Endpoint) pullLossesLocked(pl *pull, now time.Time, req, o uint32) {
 	lostAny := false
 	for bi := range pl.blocks {
 		b := &pl.blocks[bi]
@@ -352,7 +353,7 @@ func (ep *Endpoint) pullLossesLocked(pl *pull, now time.Time) {
 		var lost uint64
 		for m := b.missing; m != 0; m &= m - 1 {
 			i := bits.TrailingZeros64(m)
-			if b.order[i] <= limit {
+			if b.req[i]+2 <= pl.seenReq || (b.req[i] == req && b.order[i]+dupThresh <= o) {
 				lost |= 1 << i
 			}
 		}
@@ -411,10 +412,10 @@ func (ep *Endpoint) nackMCPLocked(frame []byte) {
 }
 
 // pullTimersLocked handles pulls that made no progress for a
-// retransmission timeout: the oldest missing frames are asked again, as
-// many as the (halved) window holds; the replies that come back make the
-// rest lost by order (pullLossesLocked). A pull gives up after the
-// request's retry budget (§4.9).
+// retransmission timeout: a few of the oldest missing frames are asked
+// again (pullStalledLocked); when their replies come, every frame requested
+// before them that has not come is lost by order (pullLossesLocked). A pull
+// gives up after the request's retry budget (§4.9).
 func (ep *Endpoint) pullTimersLocked(now time.Time) {
 	if ep.net == nil {
 		return
@@ -432,9 +433,13 @@ func (ep *Endpoint) pullTimersLocked(now time.Time) {
 	}
 }
 
-// pullStalledLocked asks again for the oldest missing frames of pl, as
-// many as the window holds. timeout says the retransmission timer fired
-// (the timeout backs off); otherwise the link reported frames it lost.
+// pullStalledLocked probes a pull that may have lost replies it cannot
+// tell from the order of arrivals (the last ones of a burst): its
+// dupThresh oldest missing frames are asked again. Replies requested
+// earlier come back before theirs, so a slow path causes no duplicate
+// bursts, and the probe's replies reveal every other loss. timeout says
+// the retransmission timer fired (the timeout backs off and the window
+// shrinks); otherwise our receive ring overflowed.
 func (ep *Endpoint) pullStalledLocked(pl *pull, now time.Time, timeout bool) {
 	w := pl.src.partner.w
 	if w == nil {
@@ -444,9 +449,9 @@ func (ep *Endpoint) pullStalledLocked(pl *pull, now time.Time, timeout bool) {
 	if timeout {
 		ep.recovery.pullTimeouts.Add(1)
 		ps.backoff = min(ps.backoff+1, 10)
+		ps.cut(now, false)
 	}
-	ps.cut(now, false)
-	budget := max(ps.pwnd, 1)
+	budget := dupThresh
 	for bi := range pl.blocks {
 		b := &pl.blocks[bi]
 		if b.missing == 0 || budget <= 0 {

@@ -53,9 +53,9 @@ type Lender interface {
 }
 
 // LossReporter is implemented by links that know when their receive queue
-// overflowed: RxLosses counts such events (frames the kernel dropped since
-// the previous one), and only grows. A receiver that sees it grow asks at
-// once for what it is missing instead of waiting for a timeout.
+// overflowed: RxLosses counts the frames dropped for lack of room, and only
+// grows. A receiver that sees it grow asks at once for what it is missing
+// instead of waiting for a timeout.
 type LossReporter interface {
 	RxLosses() uint64
 }

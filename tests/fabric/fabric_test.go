@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -223,4 +224,54 @@ func recovery(stderr string) string {
 	return fmt.Sprintf("resends %d: fast retransmits %d, timeouts %d, pull re-requests %d, pull timeouts %d",
 		counter(stderr, "Resends"), counter(stderr, "Fast Retransmits"), counter(stderr, "Retransmit Timeouts"),
 		counter(stderr, "Pull Rerequests"), counter(stderr, "Pull Timeouts"))
+}
+
+// TestFabricReceiverStopped: one side of a mixed stream is stopped
+// (SIGSTOP) for 40 ms every 80 ms, as a descheduled receiver would be.
+// Its receive ring is deep enough for the windows the partner may fill,
+// so nothing is dropped while it sleeps, and the stream completes.
+func TestFabricReceiverStopped(t *testing.T) {
+	n := nettest.New(t, nettest.Options{Hosts: 2, MTU: 9000})
+	bin := testlib.CompileTestC(t, "stress")
+	env := []string{"OMX_DEBUG_COUNTERS=1"}
+	args := []string{"-n", "300", "-s", "12", "-M", strconv.Itoa(1 << 20)}
+	a := n.Hosts[0].Start(t, env, bin, append([]string{"-d", n.Hosts[1].Hostname + ":0"}, args...)...)
+	stops := 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-a.Done():
+				return
+			case <-time.After(40 * time.Millisecond):
+			}
+			if a.Signal(syscall.SIGSTOP) != nil {
+				return
+			}
+			stops++
+			time.Sleep(40 * time.Millisecond)
+			if a.Signal(syscall.SIGCONT) != nil {
+				return
+			}
+		}
+	}()
+	res := n.Hosts[1].Run(t, 240*time.Second, env, bin, append([]string{"-d", n.Hosts[0].Hostname + ":0"}, args...)...)
+	ares := a.Wait(60 * time.Second)
+	<-done
+	for i, r := range []testlib.Result{ares, res} {
+		if r.ExitCode != 0 || !strings.Contains(r.Stdout, "errors 0") {
+			t.Fatalf("stress on host %d: exit %d\nstdout:\n%s\nstderr:\n%s", i, r.ExitCode, r.Stdout, r.Stderr)
+		}
+	}
+	if stops < 3 {
+		t.Fatalf("the stream ended after %d stops: too short to show anything", stops)
+	}
+	if !strings.Contains(ares.Stderr, "Receive Ring Drops: ") {
+		t.Fatalf("no ring drop count in the counters:\n%s", ares.Stderr)
+	}
+	if d := counter(ares.Stderr, "Receive Ring Drops"); d != 0 {
+		t.Errorf("the stopped side's ring dropped %d frames", d)
+	}
+	t.Logf("%d stops; stopped side: %s; other side: %s", stops, recovery(ares.Stderr), recovery(res.Stderr))
 }

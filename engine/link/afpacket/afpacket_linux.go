@@ -382,11 +382,11 @@ func (l *packetLink) Stats() Stats {
 	return st
 }
 
-// RxLosses implements link.LossReporter: the frames of the receive ring
-// that came marked TP_STATUS_LOSING (0 without a ring).
+// RxLosses implements link.LossReporter: the frames the kernel dropped
+// because the receive ring was full, as far as known (0 without a ring).
 func (l *packetLink) RxLosses() uint64 {
 	if r := l.ring; r != nil {
-		return r.lossEvents.Load()
+		return r.drops.Load()
 	}
 	return 0
 }

@@ -527,3 +527,74 @@ func TestCloseRace(t *testing.T) {
 	}
 	runtime.GC()
 }
+
+// TestRingSlots: the receive ring is sized from the largest frame of the
+// wire mode (Config.MinMTU), not from the interface's MTU: on lo (MTU
+// 65536) a native-9000 link gets hundreds of slots, not 64 of 128 KiB.
+func TestRingSlots(t *testing.T) {
+	p := newPair(t, 1500)
+	ipCmd(t, "-n", p.nsA, "link", "set", "lo", "up")
+	l := openIn(t, p.nsA, Config{Interface: "lo", Endpoint: 1, MinMTU: 9000})
+	if l.ring == nil {
+		t.Fatal("no ring")
+	}
+	if l.ring.frameSize > 9000+256 || l.ring.frames < 768 {
+		t.Errorf("native-9000 ring on lo: %d slots of %d bytes", l.ring.frames, l.ring.frameSize)
+	}
+	big := openIn(t, p.nsA, Config{Interface: "lo", Endpoint: 2})
+	if big.ring.frameSize < 65536+14 {
+		t.Errorf("a ring without MinMTU holds frames of %d bytes, lo's MTU is 65536", big.ring.frameSize)
+	}
+	// Slots are packed per block: every slot lies inside the mapping and
+	// no two overlap.
+	last := l.ring.offset(l.ring.frames-1) + l.ring.frameSize
+	if last > len(l.ring.mem) || l.ring.offset(1)-l.ring.offset(0) != l.ring.frameSize {
+		t.Errorf("slot layout: last slot ends at %d of %d", last, len(l.ring.mem))
+	}
+}
+
+// TestRingOverflowReported: frames the kernel drops because the ring is
+// full are reported (link.LossReporter, Stats().RxDropped) once the ring is
+// read again.
+func TestRingOverflowReported(t *testing.T) {
+	p := newPair(t, 9000)
+	a := openIn(t, p.nsA, Config{Interface: p.ifA, Endpoint: 1})
+	b := openIn(t, p.nsB, Config{Interface: p.ifB, Endpoint: 1, RxRingSize: 64 << 10, MinMTU: 9014})
+	if b.ring == nil || b.ring.frames > 16 {
+		t.Fatalf("small ring: %+v", b.ring)
+	}
+	var lr link.LossReporter = b
+	if lr.RxLosses() != 0 {
+		t.Fatal("losses before any traffic")
+	}
+	const sent = 100
+	for i := range sent {
+		if err := a.Send(frame(b.MAC(), a.MAC(), 37, 1, uint32(i), 8000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Send(frame(b.MAC(), a.MAC(), 37, 1, marker, 60)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	buf := make([]byte, 10000)
+	got := 0
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		n, err := b.Recv(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			if lr.RxLosses() > 0 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		got++
+	}
+	st := b.Stats()
+	if lr.RxLosses() == 0 || st.RxDropped == 0 || got+int(st.RxDropped) != sent+1 {
+		t.Errorf("received %d of %d frames, losses reported %d, dropped %d", got, sent+1, lr.RxLosses(), st.RxDropped)
+	}
+}

@@ -21,8 +21,8 @@ type rxRing struct {
 	blockSize int
 	fd        int
 
-	lossEvents atomic.Uint64 // frames that came with TP_STATUS_LOSING
-	drops      atomic.Uint64 // frames the kernel dropped (ring full)
+	drops atomic.Uint64 // frames the kernel dropped (ring full)
+	run   int           // slots read since the ring was last found empty (under mu)
 
 	mu   sync.Mutex // guards next: concurrent Recv calls take turns
 	next int        // index of the next slot to read
@@ -75,10 +75,12 @@ func (r *rxRing) recv(buf []byte) int {
 	off := r.offset(r.next)
 	h := r.header(off)
 	if st := loadStatus(h); st&tpStatusUser == 0 {
+		r.empty()
 		return 0
 	} else if st&tpStatusLosing != 0 {
 		r.losing()
 	}
+	r.run++
 	start := off + int(h.Mac)
 	end := min(start+int(h.Snaplen), off+r.frameSize)
 	n := copy(buf, r.mem[start:end])
@@ -100,10 +102,12 @@ func (r *rxRing) borrow() ([]byte, int) {
 	off := r.offset(slot)
 	h := r.header(off)
 	if st := loadStatus(h); st&tpStatusUser == 0 {
+		r.empty()
 		return nil, 0
 	} else if st&tpStatusLosing != 0 {
 		r.losing()
 	}
+	r.run++
 	start := off + int(h.Mac)
 	end := min(start+int(h.Snaplen), off+r.frameSize)
 	r.next++
@@ -136,8 +140,22 @@ func (r *rxRing) offset(i int) int {
 // losing handles a frame marked TP_STATUS_LOSING: the kernel dropped frames
 // since the statistics were last read (the ring was full). Reading them
 // counts the drops and clears the mark for the frames that follow.
-func (r *rxRing) losing() {
-	r.lossEvents.Add(1)
+func (r *rxRing) losing() { r.readDrops() }
+
+// empty is called when the next slot is found empty: if every slot was
+// read since the ring was last found empty, the ring was full, and frames
+// that came meanwhile may have been dropped with no later frame to carry
+// the TP_STATUS_LOSING mark (the end of a burst): the statistics tell.
+func (r *rxRing) empty() {
+	if r.run >= r.frames {
+		r.readDrops()
+	}
+	r.run = 0
+}
+
+// readDrops reads (and resets) the socket's statistics and counts the
+// frames dropped since the last read.
+func (r *rxRing) readDrops() {
 	if st, err := unix.GetsockoptTpacketStats(r.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
 		r.drops.Add(uint64(st.Drops))
 	}
