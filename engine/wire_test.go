@@ -271,6 +271,12 @@ func TestWireLossy(t *testing.T) {
 			if a.Counters().Get(SendTiny)+a.Counters().Get(SendSmall)+a.Counters().Get(SendMediumSQFrag) == 0 {
 				t.Error("no send counted")
 			}
+			// Losses are repaired mostly as they are noticed, not by timers.
+			ra, rb := a.RecoveryStats(), b.RecoveryStats()
+			t.Logf("recovery: %+v %+v", ra, rb)
+			if drop >= 0.1 && (ra.FastRetransmits+rb.FastRetransmits == 0 || ra.PullRerequests+rb.PullRerequests == 0) {
+				t.Errorf("no fast repair: %+v %+v", ra, rb)
+			}
 		})
 	}
 }

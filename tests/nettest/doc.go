@@ -3,7 +3,8 @@
 // fault bridge share a veth pair. Otherwise every host's veth has its peer,
 // Port(i), in a middle namespace, where either a Linux bridge joins any
 // number of hosts, or the fault bridge (tests/faultbridge) joins two and
-// drops, duplicates, reorders, corrupts or delays frames:
+// drops, duplicates, reorders, corrupts or delays frames, loses them in
+// bursts, and models a switch port (a tail-drop queue drained at a rate):
 //
 //	host0 veth0 <-> p0 [middle: br0 or faultbridge] p1 <-> veth0 host1
 //
