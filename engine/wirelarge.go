@@ -45,6 +45,8 @@ type pull struct {
 	order     uint32 // order number of the last frame requested
 	reqs      uint32 // number of the last PULL sent
 	seenReq   uint32 // highest PULL number a reply answered
+	lastOrder uint32 // order number of the last reply received
+	gapScans  int    // arrivals still to scan for losses after a gap
 }
 
 // pullBlock is one PULL's worth of frames.
@@ -326,8 +328,18 @@ func (ep *Endpoint) pullReplyLocked(frame []byte) {
 	ps.backoff = 0
 	grow(&ps.pwnd, &ps.pssthresh, &ps.pacc, 1, pullWndMax)
 	pl.deadline = now.Add(ps.rto(ep.pullTimeout))
-	pl.seenReq = max(pl.seenReq, b.req[i])
-	ep.pullLossesLocked(pl, now, b.req[i], b.order[i])
+	// Only an arrival that names a newer PULL, or follows a gap in the
+	// order of arrivals, can show a loss: the others skip the scan.
+	req, o := b.req[i], b.order[i]
+	if o != pl.lastOrder+1 {
+		pl.gapScans = dupThresh + 1
+	}
+	pl.lastOrder = o
+	if req > pl.seenReq || pl.gapScans > 0 {
+		pl.seenReq = max(pl.seenReq, req)
+		pl.gapScans = max(pl.gapScans-1, 0)
+		ep.pullLossesLocked(pl, now, req, o)
+	}
 	for len(pl.blocks) > 0 && pl.blocks[0].missing == 0 {
 		pl.blocks = pl.blocks[1:]
 	}
