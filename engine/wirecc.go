@@ -44,6 +44,9 @@ const (
 	// by fewer frames is tolerated).
 	dupThresh = 3
 
+	// ackFrames received frames make an immediate ack (wirerecv.go).
+	ackFrames = seqWndMin
+
 	// Sequenced frames in flight (eager fragments, RNDV, NOTIFY).
 	seqWndInitial = 64
 	seqWndMin     = 4

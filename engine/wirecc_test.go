@@ -70,3 +70,58 @@ func TestWireSmallQueue(t *testing.T) {
 		t.Error("no loss was repaired by re-requesting only the missing replies")
 	}
 }
+
+// TestWireWindowedSendsPending: sends beyond the window wait unsent, and
+// stay pending (they are not completed early, as sends on the wire are),
+// so an application that closes after its sends completed loses none of
+// them; once the receiver progresses every message arrives, in order.
+func TestWireWindowedSendsPending(t *testing.T) {
+	hub := mem.NewHub(mem.HubConfig{})
+	defer hub.Close()
+	A, B := twoHosts(t, hub, nativeMode(t, 9000), nil)
+	a, b := openOn(t, A, 0), openOn(t, B, 1)
+	stop := pump(b)
+	addr, err := a.Connect(nicB, 1, 0x1234, 3000)
+	stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	var sends []*Request
+	for i := range n {
+		s, err := a.Send([][]byte{{byte(i)}}, addr, uint64(i), 0, false, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sends = append(sends, s)
+	}
+	done := 0
+	taken := make([]bool, n)
+	for i, s := range sends {
+		if _, ok, _ := a.Test(s.Handle()); ok {
+			done++
+			taken[i] = true
+		}
+	}
+	if done == 0 || done > seqWndMax {
+		t.Fatalf("%d of %d sends completed while the receiver sleeps; the window allows %d at first", done, n, seqWndInitial)
+	}
+	stopA := pump(a)
+	defer stopA()
+	for i := range n {
+		buf := make([]byte, 1)
+		r, _ := b.Recv([][]byte{buf}, 0, 0, 0, false)
+		st, ok, err := b.Wait(r.Handle(), 10000)
+		if !ok || err != nil || st.MatchInfo != uint64(i) || buf[0] != byte(i) {
+			t.Fatalf("message %d: %v %v %+v %d", i, ok, err, st, buf[0])
+		}
+	}
+	for i, s := range sends {
+		if taken[i] {
+			continue
+		}
+		if st, ok, err := a.Wait(s.Handle(), 10000); !ok || err != nil || st.Code != StatusSuccess {
+			t.Fatalf("send %d: %v %v %+v", i, ok, err, st)
+		}
+	}
+}

@@ -40,6 +40,7 @@ type wireState struct {
 
 	nextRecv      wire.Seq // next seqnum to match (== next_frag_recv_seq here)
 	lastAckedRecv wire.Seq
+	unackedFrames int       // frames received since the last ack we sent
 	ackDue        time.Time // delayed ack deadline (zero: none pending; ackUnstamped: set at the next timer pass)
 	lastSendAck   uint32
 	lastRecvAck   uint32
@@ -77,7 +78,7 @@ func (w *wireState) reset(ses uint16) {
 	w.nonAcked = nil
 	w.path.resetSeq()
 	w.nextRecv = wire.FirstSeq(ses)
-	w.lastAckedRecv = w.nextRecv
+	w.lastAckedRecv, w.unackedFrames = w.nextRecv, 0
 	w.ackDue = time.Time{}
 	w.lastSendAck, w.lastRecvAck = 0, 0
 	w.early = nil

@@ -269,6 +269,7 @@ func (ep *Endpoint) acceptLocked(p *Partner, f *seqFrame) bool {
 		copy(a.data[off:], md.Data)
 		a.got |= bit
 		a.bytes += uint32(len(md.Data))
+		w.unackedFrames++
 		if a.bytes < a.length {
 			return true
 		}
@@ -325,11 +326,16 @@ func (ep *Endpoint) deliverPostedLocked(p *Partner, match uint64, data []byte) b
 	return false
 }
 
-// advanceLocked moves past the expected seqnum and schedules the ack.
+// advanceLocked moves past the expected seqnum and schedules the ack:
+// at once after notAckedMax messages, or after ackFrames frames (a sender
+// whose window holds fewer messages than notAckedMax, such as a few
+// multi-frame mediums, must not wait for the delayed ack every time),
+// else after the ack delay.
 func (ep *Endpoint) advanceLocked(p *Partner) {
 	w := p.w
 	w.nextRecv = w.nextRecv.Next()
-	if uint32(w.nextRecv.Sub(w.lastAckedRecv)) >= ep.notAckedMax {
+	w.unackedFrames++
+	if uint32(w.nextRecv.Sub(w.lastAckedRecv)) >= ep.notAckedMax || w.unackedFrames >= ackFrames {
 		ep.sendAckLocked(p)
 	} else if w.ackDue.IsZero() {
 		w.ackDue = ackUnstamped
@@ -352,7 +358,7 @@ func (ep *Endpoint) sendAckLocked(p *Partner) {
 	}
 	ep.sendFrameLocked(ep.net.tx[:n])
 	ep.counters.Inc(SendLibAck)
-	w.lastAckedRecv = w.nextRecv
+	w.lastAckedRecv, w.unackedFrames = w.nextRecv, 0
 	w.ackDue = zeroTime
 }
 

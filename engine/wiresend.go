@@ -83,11 +83,20 @@ func (ep *Endpoint) sendWireLocked(p *Partner, r *Request, matchInfo uint64, syn
 		r.unacked = true // s refers to r until acked
 	}
 	ep.postSeqLocked(p, s)
-	if r.class == classEager && ep.net.zombies < ep.zombieMax {
-		ep.net.zombies++
-		s.zombie = true
-		ep.completeLocked(r, StatusSuccess)
+}
+
+// earlyCompleteLocked completes an eager send once it is on the wire,
+// before its ack ("zombie" send, spec/wire.md §4.11), while fewer than
+// zombieMax are. A send that waits for the window is not completed: the
+// application sees it pending until it leaves.
+func (ep *Endpoint) earlyCompleteLocked(s *wireSend) {
+	r := s.req
+	if r == nil || r.class != classEager || s.zombie || r.state != reqPending || ep.net.zombies >= ep.zombieMax {
+		return
 	}
+	ep.net.zombies++
+	s.zombie = true
+	ep.completeLocked(r, StatusSuccess)
 }
 
 // sendPoolMax bounds the acknowledged packets an endpoint keeps for reuse;
@@ -151,6 +160,7 @@ func (ep *Endpoint) firstTransmitLocked(p *Partner, s *wireSend) {
 	w.nonAcked = append(w.nonAcked, s)
 	ep.sentSeqLocked(w, s)
 	ep.transmitLocked(p, s, unstamped)
+	ep.earlyCompleteLocked(s)
 }
 
 // transmitLocked (re)sends a sequenced packet with the current piggyack.
@@ -161,7 +171,7 @@ func (ep *Endpoint) transmitLocked(p *Partner, s *wireSend, now time.Time) {
 	n := ep.net
 	h := ep.headTo(w)
 	piggy := uint16(w.nextRecv)
-	w.lastAckedRecv = w.nextRecv
+	w.lastAckedRecv, w.unackedFrames = w.nextRecv, 0
 	w.ackDue = zeroTime
 	switch s.typ {
 	case wire.TypeTiny, wire.TypeSmall:
