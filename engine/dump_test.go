@@ -20,7 +20,7 @@ func dumpEP(ep *Endpoint) string {
 			s += fmt.Sprintf("   seq %x typ %d sends %d acked %v last %v\n", sd.seq, sd.typ, sd.sends, sd.acked, sd.lastSend)
 		}
 		for _, pl := range ps.pulls {
-			s += fmt.Sprintf("   pull %d xfer %d rem %d missing %d blocks %d seenReq %d order %d deadline %v\n", pl.handle, pl.xfer, pl.remaining, pl.missing, len(pl.blocks), pl.seenReq, pl.order, pl.deadline)
+			s += fmt.Sprintf("   pull %d xfer %d rem %d missing %d blocks %d deadline %v\n", pl.handle, pl.xfer, pl.remaining, pl.missing, len(pl.blocks), pl.deadline)
 		}
 	}
 	s += fmt.Sprintf(" pulls %d inbox %d tombs %d reclaimed %d resends %d rec %+v\n", len(ep.net.pullsByHandle), ep.inbox.n.Load(), len(ep.net.tombs), ep.reclaimed, ep.resends.Load(), ep.RecoveryStats())

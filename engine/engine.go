@@ -187,7 +187,7 @@ func (c *Config) setDefaults() {
 		c.ResendDelay = 500 * time.Millisecond
 	}
 	if c.AckDelay == 0 {
-		c.AckDelay = time.Second / 64
+		c.AckDelay = time.Millisecond
 	}
 	if c.PullTimeout == 0 {
 		c.PullTimeout = time.Second

@@ -37,7 +37,7 @@ const (
 	// rtoMin is the floor of the retransmission timeout: a few times what
 	// a loaded LAN host takes to answer (a descheduled receiver, the
 	// progress goroutine's tick).
-	rtoMin = 4 * time.Millisecond
+	rtoMin = 2 * time.Millisecond
 	// rtoInitial is the timeout before the first round-trip sample.
 	rtoInitial = 50 * time.Millisecond
 	// dupThresh is how many later arrivals make a frame lost (reordering
@@ -45,16 +45,16 @@ const (
 	dupThresh = 3
 
 	// ackFrames received frames make an immediate ack (wirerecv.go).
-	ackFrames = seqWndMin
+	ackFrames = 4
 
 	// Sequenced frames in flight (eager fragments, RNDV, NOTIFY).
 	seqWndInitial = 64
-	seqWndMin     = 4
+	seqWndMin     = 8
 	seqWndMax     = 256
 	// Pull replies in flight, per partner. The span of a pull's
 	// outstanding frames must stay below 256 (frame_seqnum is 8 bits).
 	pullWndInitial = 64
-	pullWndMin     = 4
+	pullWndMin     = 16
 	pullWndMax     = 192
 	pullSpan       = 255
 )
@@ -78,6 +78,17 @@ type pathState struct {
 	// Pulls.
 	pwnd, pssthresh, pacc int
 	pulls                 []*pull // in progress from this partner, oldest first
+	po                    pullOrder
+}
+
+// pullOrder numbers the pull requests to a partner and the frames they ask
+// for, across all its pulls: the partner answers them in that order, so
+// replies that arrive show which earlier ones were lost (wirelarge.go).
+type pullOrder struct {
+	order, reqs uint64 // the last frame and PULL numbers given
+	seenReq     uint64 // the highest PULL number a reply answered
+	lastOrder   uint64 // the frame number of the last reply received
+	gapScans    int    // arrivals still to scan for losses after a gap
 }
 
 func (ps *pathState) init() {
@@ -168,7 +179,7 @@ func (ep *Endpoint) sentSeqLocked(w *wireState, s *wireSend) {
 	ps := &w.path
 	s.frames = uint16(ep.seqFrames(s))
 	ps.sinflight += int(s.frames)
-	if !ps.rttOn {
+	if !ps.rttOn && !ps.recovering {
 		ps.rttOn, ps.rttSeq, ps.rttSent = true, s.seq, ep.now()
 	}
 }
@@ -214,6 +225,7 @@ func (ep *Endpoint) dupAckLocked(p *Partner) {
 	now := ep.now()
 	ps.cut(now, true)
 	ps.recovering, ps.recoverSeq = true, w.nextSend
+	ps.rttOn = false // its ack waits for the repair: no sample
 	ep.recovery.fastRetransmits.Add(1)
 	ep.retransmitFirstLocked(p)
 }
@@ -230,9 +242,7 @@ func (ep *Endpoint) retransmitFirstLocked(p *Partner) {
 	if s.lastSend != unstamped && now.Sub(s.lastSend) < w.path.srtt/2 {
 		return
 	}
-	if w.path.rttOn && w.path.rttSeq == s.seq {
-		w.path.rttOn = false // Karn: no sample from a retransmitted packet
-	}
+	w.path.rttOn = false // Karn: no sample while a packet is repaired
 	ep.transmitLocked(p, s, now)
 }
 
@@ -250,9 +260,7 @@ func (ep *Endpoint) seqTimeoutLocked(p *Partner, now time.Time) bool {
 	ps.backoff = min(ps.backoff+1, 10)
 	ps.cut(now, true)
 	ps.recovering, ps.recoverSeq = true, w.nextSend
-	if ps.rttOn && ps.rttSeq == s.seq {
-		ps.rttOn = false
-	}
+	ps.rttOn = false // its ack waits for the repair: no sample
 	ep.recovery.timeouts.Add(1)
 	ep.transmitLocked(p, s, now)
 	if last := w.nonAcked[len(w.nonAcked)-1]; last != s && !last.acked {

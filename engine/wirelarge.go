@@ -42,11 +42,6 @@ type pull struct {
 	started   time.Time
 	deadline  time.Time
 	budget    uint32
-	order     uint32 // order number of the last frame requested
-	reqs      uint32 // number of the last PULL sent
-	seenReq   uint32 // highest PULL number a reply answered
-	lastOrder uint32 // order number of the last reply received
-	gapScans  int    // arrivals still to scan for losses after a gap
 }
 
 // pullBlock is one PULL's worth of frames.
@@ -56,8 +51,8 @@ type pullBlock struct {
 	length     uint32
 	ffo        uint32
 	missing    uint64                  // bit i: frame frameIndex+i not received
-	order      [pullBlockFrames]uint32 // order number of each frame's last request
-	req        [pullBlockFrames]uint32 // number of the PULL that last asked for each frame
+	order      [pullBlockFrames]uint64 // order number of each frame's last request (pullOrder)
+	req        [pullBlockFrames]uint64 // number of the PULL that last asked for each frame
 	reqAt      time.Time               // first request (zero once timed or asked again)
 }
 
@@ -197,10 +192,11 @@ func (ep *Endpoint) appendBlockLocked(pl *pull, maxFrames int) int {
 	}
 	frames = (ffo + length + R - 1) / R
 	b := pullBlock{frameIndex: f0, frames: frames, length: length, ffo: ffo, missing: 1<<frames - 1, reqAt: ep.now()}
-	pl.reqs++
+	po := &pl.src.partner.w.path.po
+	po.reqs++
 	for i := range frames {
-		pl.order++
-		b.order[i], b.req[i] = pl.order, pl.reqs
+		po.order++
+		b.order[i], b.req[i] = po.order, po.reqs
 	}
 	pl.nextFrame += frames
 	pl.remaining -= length
@@ -241,16 +237,17 @@ func (ep *Endpoint) sendPullLocked(pl *pull, b *pullBlock, lo, cnt uint32) {
 // in runs of consecutive frames, with new order numbers.
 func (ep *Endpoint) rerequestLocked(pl *pull, b *pullBlock, lost uint64) {
 	b.reqAt = time.Time{} // Karn: no round-trip sample from this block
+	po := &pl.src.partner.w.path.po
 	for i := uint32(0); i < b.frames; {
 		if lost&(1<<i) == 0 {
 			i++
 			continue
 		}
 		j := i
-		pl.reqs++
+		po.reqs++
 		for j < b.frames && lost&(1<<j) != 0 {
-			pl.order++
-			b.order[j], b.req[j] = pl.order, pl.reqs
+			po.order++
+			b.order[j], b.req[j] = po.order, po.reqs
 			j++
 		}
 		ep.sendPullLocked(pl, b, i, j-i)
@@ -330,15 +327,16 @@ func (ep *Endpoint) pullReplyLocked(frame []byte) {
 	pl.deadline = now.Add(ps.rto(ep.pullTimeout))
 	// Only an arrival that names a newer PULL, or follows a gap in the
 	// order of arrivals, can show a loss: the others skip the scan.
+	po := &ps.po
 	req, o := b.req[i], b.order[i]
-	if o != pl.lastOrder+1 {
-		pl.gapScans = dupThresh + 1
+	if o != po.lastOrder+1 {
+		po.gapScans = dupThresh + 1
 	}
-	pl.lastOrder = o
-	if req > pl.seenReq || pl.gapScans > 0 {
-		pl.seenReq = max(pl.seenReq, req)
-		pl.gapScans = max(pl.gapScans-1, 0)
-		ep.pullLossesLocked(pl, now, req, o)
+	po.lastOrder = o
+	if req > po.seenReq || po.gapScans > 0 {
+		po.seenReq = max(po.seenReq, req)
+		po.gapScans = max(po.gapScans-1, 0)
+		ep.pullLossesLocked(p, now, req, o)
 	}
 	for len(pl.blocks) > 0 && pl.blocks[0].missing == 0 {
 		pl.blocks = pl.blocks[1:]
@@ -349,37 +347,41 @@ func (ep *Endpoint) pullReplyLocked(frame []byte) {
 	ep.fillPullsLocked(p)
 }
 
-// pullLossesLocked asks again for the frames of pl that a reply just
-// received (to PULL number req, frame order o) shows lost. Replies come in
-// the order they were requested, so a frame is lost when a reply to a
-// frame requested dupThresh frames after it by the same PULL came, or a
-// reply to a PULL sent two or more PULLs after its own (two PULLs that the
-// path swapped are not a loss).
-func (ep *Endpoint) pullLossesLocked(pl *pull, now time.Time, req, o uint32) {
+// pullLossesLocked asks again for the frames of the pulls from p that a
+// reply just received (to PULL number req, frame order o) shows lost. The
+// partner answers PULLs in the order it gets them, whatever pull they
+// belong to, so a frame is lost when a reply to a frame requested dupThresh
+// frames after it by the same PULL came, or a reply to a PULL sent two or
+// more PULLs after its own (two PULLs that the path swapped are not a
+// loss).
+func (ep *Endpoint) pullLossesLocked(p *Partner, now time.Time, req, o uint64) {
+	ps := &p.w.path
 	lostAny := false
-	for bi := range pl.blocks {
-		b := &pl.blocks[bi]
-		if b.missing == 0 {
-			continue
-		}
-		var lost uint64
-		for m := b.missing; m != 0; m &= m - 1 {
-			i := bits.TrailingZeros64(m)
-			if b.req[i]+2 <= pl.seenReq || (b.req[i] == req && b.order[i]+dupThresh <= o) {
-				lost |= 1 << i
+	for _, pl := range ps.pulls {
+		for bi := range pl.blocks {
+			b := &pl.blocks[bi]
+			if b.missing == 0 {
+				continue
 			}
-		}
-		if lost != 0 {
-			lostAny = true
-			ep.recovery.pullRerequests.Add(uint64(bits.OnesCount64(lost)))
-			if bi > 0 {
-				ep.counters.Inc(PullNonFirstBlockDoneEarly)
+			var lost uint64
+			for m := b.missing; m != 0; m &= m - 1 {
+				i := bits.TrailingZeros64(m)
+				if b.req[i]+2 <= ps.po.seenReq || (b.req[i] == req && b.order[i]+dupThresh <= o) {
+					lost |= 1 << i
+				}
 			}
-			ep.rerequestLocked(pl, b, lost)
+			if lost != 0 {
+				lostAny = true
+				ep.recovery.pullRerequests.Add(uint64(bits.OnesCount64(lost)))
+				if bi > 0 {
+					ep.counters.Inc(PullNonFirstBlockDoneEarly)
+				}
+				ep.rerequestLocked(pl, b, lost)
+			}
 		}
 	}
 	if lostAny {
-		pl.src.partner.w.path.cut(now, false)
+		ps.cut(now, false)
 	}
 }
 
@@ -439,6 +441,12 @@ func (ep *Endpoint) pullTimersLocked(now time.Time) {
 		if pl.budget != 0xffffffff && now.Sub(pl.started) > ep.resendDelay*time.Duration(pl.budget) {
 			ep.counters.Inc(PullTimeoutAbort)
 			ep.endPullLocked(pl, StatusRemoteEndpointUnreachable)
+			continue
+		}
+		if pl.missing == 0 {
+			// Nothing requested is missing: the pull waits for room in
+			// the window, which its partner's other pulls hold.
+			pl.deadline = now.Add(pl.src.partner.w.path.rto(ep.pullTimeout))
 			continue
 		}
 		ep.pullStalledLocked(pl, now, true)
