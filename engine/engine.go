@@ -126,7 +126,7 @@ type Config struct {
 	// (DefaultPartnersMax).
 	PartnersMax int
 	// Protocol delays (spec/wire.md §8.2): retransmission (500 ms),
-	// delayed ack (1/64 s), pull retransmission (1 s). The retransmission
+	// delayed ack (1 ms; Open-MX: 1/64 s), pull retransmission (1 s). The retransmission
 	// timeouts come from the measured round trip (wirecc.go); ResendDelay
 	// and PullTimeout are their ceilings, and ResendDelay is the unit of
 	// the retry budget: a request fails after ResendsMax × ResendDelay
