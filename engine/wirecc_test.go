@@ -125,3 +125,73 @@ func TestWireWindowedSendsPending(t *testing.T) {
 		}
 	}
 }
+
+// TestWirePullsNoFalseLoss: eight large messages in flight from one
+// partner share its pull window over a path that loses nothing: no reply
+// may be judged lost (a reply to a frame asked for twice, after a
+// spurious timeout, must not count as the answer to the newer request).
+func TestWirePullsNoFalseLoss(t *testing.T) {
+	hub := mem.NewHub(mem.HubConfig{QueueLen: 1 << 16})
+	defer hub.Close()
+	A, B := twoHosts(t, hub, nativeMode(t, 9000), nil)
+	a, b := openOn(t, A, 0), openOn(t, B, 1)
+	stop := pump(b)
+	addr, err := a.Connect(nicB, 1, 0x1234, 3000)
+	stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const msgs, size, window = 100, 1 << 20, 8
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		var sends []*Request
+		for i := range msgs {
+			s, _ := a.Send([][]byte{pattern(size, byte(i))}, addr, uint64(i), 0, false, false)
+			sends = append(sends, s)
+			if len(sends) == window || i == msgs-1 {
+				for _, s := range sends {
+					if st, ok, err := a.Wait(s.Handle(), 30000); !ok || err != nil || st.Code != StatusSuccess {
+						t.Errorf("send: %v %v %+v", ok, err, st)
+						return
+					}
+				}
+				sends = nil
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		bufs := make([][]byte, window)
+		var rs []*Request
+		for i := range msgs {
+			if bufs[i%window] == nil {
+				bufs[i%window] = make([]byte, size)
+			}
+			r, _ := b.Recv([][]byte{bufs[i%window]}, uint64(i), ^uint64(0), 0, false)
+			rs = append(rs, r)
+			if len(rs) == window || i == msgs-1 {
+				for j, r := range rs {
+					if st, ok, err := b.Wait(r.Handle(), 30000); !ok || err != nil || st.Code != StatusSuccess {
+						t.Errorf("recv: %v %v %+v", ok, err, st)
+						return
+					}
+					k := i - len(rs) + 1 + j
+					if !bytes.Equal(bufs[k%window], pattern(size, byte(k))) {
+						t.Errorf("message %d corrupted", k)
+						return
+					}
+				}
+				rs = nil
+			}
+		}
+	}()
+	wg.Wait()
+	if hub.Stats().Dropped+hub.Stats().Overflow != 0 {
+		t.Fatalf("the hub lost frames: %+v", hub.Stats())
+	}
+	if rs := b.RecoveryStats(); rs.PullRerequests != 0 {
+		t.Errorf("%d pull replies judged lost on a path that loses nothing (%+v)", rs.PullRerequests, rs)
+	}
+}

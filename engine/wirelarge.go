@@ -51,6 +51,7 @@ type pullBlock struct {
 	length     uint32
 	ffo        uint32
 	missing    uint64                  // bit i: frame frameIndex+i not received
+	resent     uint64                  // bit i: frame frameIndex+i was asked for again
 	order      [pullBlockFrames]uint64 // order number of each frame's last request (pullOrder)
 	req        [pullBlockFrames]uint64 // number of the PULL that last asked for each frame
 	reqAt      time.Time               // first request (zero once timed or asked again)
@@ -59,6 +60,7 @@ type pullBlock struct {
 // pullBlockFrames is the most frames one block holds: PER_BLOCK of every
 // wire mode (32 native, 8 mx-wire).
 const pullBlockFrames = 32
+
 
 // startPullLocked begins fetching a matched large message into r.
 func (ep *Endpoint) startPullLocked(r *Request, src *pullSource) {
@@ -237,6 +239,7 @@ func (ep *Endpoint) sendPullLocked(pl *pull, b *pullBlock, lo, cnt uint32) {
 // in runs of consecutive frames, with new order numbers.
 func (ep *Endpoint) rerequestLocked(pl *pull, b *pullBlock, lost uint64) {
 	b.reqAt = time.Time{} // Karn: no round-trip sample from this block
+	b.resent |= lost
 	po := &pl.src.partner.w.path.po
 	for i := uint32(0); i < b.frames; {
 		if lost&(1<<i) == 0 {
@@ -326,17 +329,21 @@ func (ep *Endpoint) pullReplyLocked(frame []byte) {
 	grow(&ps.pwnd, &ps.pssthresh, &ps.pacc, 1, pullWndMax)
 	pl.deadline = now.Add(ps.rto(ep.pullTimeout))
 	// Only an arrival that names a newer PULL, or follows a gap in the
-	// order of arrivals, can show a loss: the others skip the scan.
-	po := &ps.po
-	req, o := b.req[i], b.order[i]
-	if o != po.lastOrder+1 {
-		po.gapScans = dupThresh + 1
-	}
-	po.lastOrder = o
-	if req > po.seenReq || po.gapScans > 0 {
-		po.seenReq = max(po.seenReq, req)
-		po.gapScans = max(po.gapScans-1, 0)
-		ep.pullLossesLocked(p, now, req, o)
+	// order of arrivals, can show a loss: the others skip the scan. A
+	// frame asked for more than once shows nothing: which request it
+	// answers is unknown (Karn's rule, for loss detection).
+	if b.resent&bit == 0 {
+		po := &ps.po
+		req, o := b.req[i], b.order[i]
+		if o != po.lastOrder+1 {
+			po.gapScans = dupThresh + 1
+		}
+		po.lastOrder = o
+		if req > po.seenReq || po.gapScans > 0 {
+			po.seenReq = max(po.seenReq, req)
+			po.gapScans = max(po.gapScans-1, 0)
+			ep.pullLossesLocked(p, now, req, o)
+		}
 	}
 	for len(pl.blocks) > 0 && pl.blocks[0].missing == 0 {
 		pl.blocks = pl.blocks[1:]
