@@ -61,7 +61,6 @@ type pullBlock struct {
 // wire mode (32 native, 8 mx-wire).
 const pullBlockFrames = 32
 
-
 // startPullLocked begins fetching a matched large message into r.
 func (ep *Endpoint) startPullLocked(r *Request, src *pullSource) {
 	xfer := min(src.length, r.length)
