@@ -73,12 +73,25 @@ type pathState struct {
 	rttOn                 bool     // a packet is being timed
 	rttSeq                wire.Seq
 	rttSent               time.Time
-	lastCut               time.Time // last window reduction (either window)
+	lastCutS, lastCutP    time.Time // last reduction of each window
+	minRTT                time.Duration
+	sUndo, pUndo          undoState // reductions by timeouts that may prove spurious
 
 	// Pulls.
 	pwnd, pssthresh, pacc int
 	pulls                 []*pull // in progress from this partner, oldest first
 	po                    pullOrder
+}
+
+// undoState is a window as it was before a timeout reduced it. A timeout
+// is spurious when what it took for lost arrives after all (the path or
+// the peer was only slow, e.g. descheduled): the window is given back, as
+// TCP's F-RTO and Eifel do.
+type undoState struct {
+	on            bool
+	wnd, ssthresh int
+	at            time.Time // when the timeout fired
+	order         uint64    // pulls: the last frame number requested then
 }
 
 // pullOrder numbers the pull requests to a partner and the frames they ask
@@ -115,6 +128,9 @@ func (ps *pathState) sample(rtt time.Duration) {
 	if rtt <= 0 {
 		rtt = time.Microsecond
 	}
+	if ps.minRTT == 0 || rtt < ps.minRTT {
+		ps.minRTT = rtt
+	}
 	if ps.srtt == 0 {
 		ps.srtt, ps.rttvar = rtt, rtt/2
 		return
@@ -127,20 +143,40 @@ func (ps *pathState) sample(rtt time.Duration) {
 	ps.srtt = (7*ps.srtt + rtt) / 8
 }
 
-// cut halves both windows after a loss, once per round trip.
-func (ps *pathState) cut(now time.Time, seq bool) bool {
-	if !ps.lastCut.IsZero() && now.Sub(ps.lastCut) < max(ps.srtt, rtoMin) {
-		return false
-	}
-	ps.lastCut = now
+// cut halves a window (the sequenced one, or the pull one) after a loss,
+// once per round trip; a timeout first keeps what it reduces, for undo.
+func (ps *pathState) cut(now time.Time, seq, timeout bool, order uint64) {
+	last := &ps.lastCutP
 	if seq {
+		last = &ps.lastCutS
+	}
+	if !last.IsZero() && now.Sub(*last) < max(ps.srtt, rtoMin) {
+		return
+	}
+	*last = now
+	if seq {
+		ps.sUndo = undoState{on: timeout, wnd: ps.swnd, ssthresh: ps.sssthresh, at: now}
 		ps.sssthresh = max(ps.swnd/2, seqWndMin)
 		ps.swnd, ps.sacc = ps.sssthresh, 0
 	} else {
+		ps.pUndo = undoState{on: timeout, wnd: ps.pwnd, ssthresh: ps.pssthresh, at: now, order: order}
 		ps.pssthresh = max(ps.pwnd/2, pullWndMin)
 		ps.pwnd, ps.pacc = ps.pssthresh, 0
 	}
-	return true
+}
+
+// undo gives a window back after a spurious timeout.
+func (ps *pathState) undo(seq bool) {
+	u := &ps.pUndo
+	wnd, ssthresh := &ps.pwnd, &ps.pssthresh
+	if seq {
+		u, wnd, ssthresh = &ps.sUndo, &ps.swnd, &ps.sssthresh
+	}
+	if u.on {
+		*wnd, *ssthresh = max(*wnd, u.wnd), max(*ssthresh, u.ssthresh)
+		ps.backoff = 0
+		u.on = false
+	}
 }
 
 // grow opens a window by n frames that arrived.
@@ -191,9 +227,16 @@ func (ep *Endpoint) seqAckedLocked(p *Partner, frames int, timed bool) {
 	ps := &w.path
 	ps.sinflight = max(ps.sinflight-frames, 0)
 	ps.backoff, ps.dupacks = 0, 0
+	now := ep.now()
 	if timed {
-		ps.sample(ep.now().Sub(ps.rttSent))
+		ps.sample(now.Sub(ps.rttSent))
 	}
+	if ps.sUndo.on && now.Sub(ps.sUndo.at) < ps.minRTT*3/4 {
+		// Acked sooner than any round trip after the timeout: the ack
+		// was already on its way, for the first transmission.
+		ps.undo(true)
+	}
+	ps.sUndo.on = false
 	if !ps.recovering {
 		grow(&ps.swnd, &ps.sssthresh, &ps.sacc, frames, seqWndMax)
 		return
@@ -223,7 +266,7 @@ func (ep *Endpoint) dupAckLocked(p *Partner) {
 	}
 	ps.dupacks = 0
 	now := ep.now()
-	ps.cut(now, true)
+	ps.cut(now, true, false, 0)
 	ps.recovering, ps.recoverSeq = true, w.nextSend
 	ps.rttOn = false // its ack waits for the repair: no sample
 	ep.recovery.fastRetransmits.Add(1)
@@ -258,7 +301,7 @@ func (ep *Endpoint) seqTimeoutLocked(p *Partner, now time.Time) bool {
 		return false
 	}
 	ps.backoff = min(ps.backoff+1, 10)
-	ps.cut(now, true)
+	ps.cut(now, true, true, 0)
 	ps.recovering, ps.recoverSeq = true, w.nextSend
 	ps.rttOn = false // its ack waits for the repair: no sample
 	ep.recovery.timeouts.Add(1)

@@ -334,6 +334,11 @@ func (ep *Endpoint) pullReplyLocked(frame []byte) {
 	if b.resent&bit == 0 {
 		po := &ps.po
 		req, o := b.req[i], b.order[i]
+		if ps.pUndo.on && o <= ps.pUndo.order {
+			// Requested before the timeout and come after it: the
+			// path was slow, nothing was lost.
+			ps.undo(false)
+		}
 		if o != po.lastOrder+1 {
 			po.gapScans = dupThresh + 1
 		}
@@ -387,7 +392,8 @@ func (ep *Endpoint) pullLossesLocked(p *Partner, now time.Time, req, o uint64) {
 		}
 	}
 	if lostAny {
-		ps.cut(now, false)
+		ps.pUndo.on = false // a real loss
+		ps.cut(now, false, false, 0)
 	}
 }
 
@@ -475,7 +481,7 @@ func (ep *Endpoint) pullStalledLocked(pl *pull, now time.Time, timeout bool) {
 	if timeout {
 		ep.recovery.pullTimeouts.Add(1)
 		ps.backoff = min(ps.backoff+1, 10)
-		ps.cut(now, false)
+		ps.cut(now, false, true, ps.po.order)
 	}
 	budget := dupThresh
 	for bi := range pl.blocks {
