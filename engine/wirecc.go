@@ -37,7 +37,8 @@ const (
 	// rtoMin is the floor of the retransmission timeout: a few times what
 	// a loaded LAN host takes to answer (a descheduled receiver, the
 	// progress goroutine's tick).
-	rtoMin = 2 * time.Millisecond
+	rtoMin     = time.Millisecond
+	pullRTOMin = time.Millisecond // a spurious pull timeout costs a probe
 	// rtoInitial is the timeout before the first round-trip sample.
 	rtoInitial = 50 * time.Millisecond
 	// dupThresh is how many later arrivals make a frame lost (reordering
@@ -116,9 +117,19 @@ func (ps *pathState) resetSeq() {
 // rto is the current retransmission timeout, capped by ceil (the resend
 // delay: what Open-MX always waits).
 func (ps *pathState) rto(ceil time.Duration) time.Duration {
+	return ps.rtoFloor(ceil, rtoMin)
+}
+
+// pullRTO is the timeout of a pull: a spurious one costs only a probe of
+// dupThresh frames (and is undone), so its floor is lower.
+func (ps *pathState) pullRTO(ceil time.Duration) time.Duration {
+	return ps.rtoFloor(ceil, pullRTOMin)
+}
+
+func (ps *pathState) rtoFloor(ceil, floor time.Duration) time.Duration {
 	r := rtoInitial
 	if ps.srtt != 0 {
-		r = max(ps.srtt+4*ps.rttvar, rtoMin)
+		r = max(ps.srtt+4*ps.rttvar, floor)
 	}
 	return min(ceil, r<<ps.backoff)
 }
