@@ -34,11 +34,12 @@ import (
 )
 
 const (
-	// rtoMin is the floor of the retransmission timeout: a few times what
-	// a loaded LAN host takes to answer (a descheduled receiver, the
-	// progress goroutine's tick).
+	// rtoMin is the floor of the retransmission timeout: the progress
+	// goroutine's tick. A timeout that proves spurious (the host or the
+	// peer was only slow) is undone, and one of a pull costs a probe of
+	// dupThresh frames, so a low floor is cheap.
 	rtoMin     = time.Millisecond
-	pullRTOMin = time.Millisecond // a spurious pull timeout costs a probe
+	pullRTOMin = time.Millisecond
 	// rtoInitial is the timeout before the first round-trip sample.
 	rtoInitial = 50 * time.Millisecond
 	// dupThresh is how many later arrivals make a frame lost (reordering
