@@ -62,11 +62,12 @@ type LossReporter interface {
 
 // Doorbell is implemented by links whose arrivals can wake a thread that
 // sleeps in another link's Wait (shm: producers write to a FIFO when the
-// owner sleeps). WaitWith waits as Wait does, but sleeps by calling sleep
-// with a descriptor that becomes readable when a frame arrives, Wake is
-// called or the link closes.
+// owner sleeps). WaitWith waits as Wait does, but also returns when other
+// (if not nil) reports a frame of the other link while it spins, and
+// sleeps by calling sleep with a descriptor that becomes readable when a
+// frame arrives, Wake is called or the link closes.
 type Doorbell interface {
-	WaitWith(timeout time.Duration, sleep func(fd int, timeout time.Duration) error) error
+	WaitWith(timeout time.Duration, other func() bool, sleep func(fd int, timeout time.Duration) error) error
 }
 
 // FDWaiter is implemented by links whose Wait can watch one more descriptor
@@ -74,6 +75,9 @@ type Doorbell interface {
 // becomes readable. It does not read fd.
 type FDWaiter interface {
 	WaitFD(fd int, timeout time.Duration) error
+	// Pending reports, without a system call, whether a frame is known to
+	// wait (false when the link cannot tell cheaply).
+	Pending() bool
 }
 
 // Origin is implemented by same-host links (shm), whose frames come from
@@ -94,7 +98,7 @@ func WaitBoth(a, b Link, timeout, poll time.Duration) error {
 	fw, ok1 := a.(FDWaiter)
 	db, ok2 := b.(Doorbell)
 	if ok1 && ok2 {
-		return db.WaitWith(timeout, fw.WaitFD)
+		return db.WaitWith(timeout, fw.Pending, fw.WaitFD)
 	}
 	if timeout < 0 || timeout > poll {
 		timeout = poll

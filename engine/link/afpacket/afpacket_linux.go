@@ -294,6 +294,14 @@ func (l *packetLink) Return(token int) {
 // Wait implements link.Link with ppoll(2) on the socket and the eventfd.
 func (l *packetLink) Wait(timeout time.Duration) error { return l.WaitFD(-1, timeout) }
 
+// Pending implements link.FDWaiter: a frame waits in the receive ring (a
+// link without a ring cannot tell without a system call: false).
+func (l *packetLink) Pending() bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.ring != nil && !l.closed.Load() && l.ring.ready()
+}
+
 // WaitFD implements link.FDWaiter: Wait that also returns when fd (if not
 // negative) becomes readable.
 func (l *packetLink) WaitFD(fd int, timeout time.Duration) error {

@@ -154,6 +154,10 @@ func (l *Link) Wait(timeout time.Duration) error { return l.rx.Wait(timeout, -1)
 // WaitFD implements link.FDWaiter.
 func (l *Link) WaitFD(fd int, timeout time.Duration) error { return l.rx.Wait(timeout, fd) }
 
+// Pending implements link.FDWaiter: a frame waits in the channel from the
+// node service.
+func (l *Link) Pending() bool { return l.rx.Pending() }
+
 // Wake implements link.Link.
 func (l *Link) Wake() { l.rx.Wake() }
 

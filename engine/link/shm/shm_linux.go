@@ -469,19 +469,19 @@ func (l *Link) resync() {
 }
 
 // Wait implements link.Link: it spins briefly, then sleeps on the bell.
-func (l *Link) Wait(timeout time.Duration) error { return l.WaitWith(timeout, pollBell) }
+func (l *Link) Wait(timeout time.Duration) error { return l.WaitWith(timeout, nil, pollBell) }
 
 // WaitWith implements link.Doorbell. The owner announces itself in the
 // header's sleeper count before its last look at the ring; a producer
 // stores the tail before it reads the count, so either the owner sees the
 // frame or the producer rings (both sides use sequentially consistent
 // atomics): no frame is slept on.
-func (l *Link) WaitWith(timeout time.Duration, sleep func(fd int, timeout time.Duration) error) error {
+func (l *Link) WaitWith(timeout time.Duration, other func() bool, sleep func(fd int, timeout time.Duration) error) error {
 	var deadline time.Time
 	if timeout >= 0 {
 		deadline = time.Now().Add(timeout)
 	}
-	ready := func() bool { return l.woken.Swap(false) || l.pending() }
+	ready := func() bool { return l.woken.Swap(false) || l.pending() || (other != nil && other()) }
 	for i := 0; i < 64; i++ {
 		if l.closed.Load() {
 			return fmt.Errorf("shm: wait: %w", link.ErrClosed)
