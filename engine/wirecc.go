@@ -18,8 +18,11 @@ package engine
 //   - losses are noticed when later frames arrive: a receiver acks at once
 //     when a sequenced frame arrives ahead of a gap, and three such acks
 //     retransmit the first unacked packet (fast retransmit; partial acks
-//     retransmit the next one); a pull reply is lost when three replies
-//     requested after it arrived, and only that frame is asked for again.
+//     retransmit the next one); a pull reply is lost when one requested
+//     three frames later by the same PULL, or by a PULL two or more later,
+//     arrived (wirelarge.go), and only that frame is asked for again;
+//   - a timeout that proves spurious (what it took for lost arrives after
+//     all) gives the window back.
 //
 // Everything stays valid Open-MX on the wire: an ack is a TRUC, a
 // re-request is a PULL of fewer frames (the replier is stateless, spec/
@@ -38,8 +41,7 @@ const (
 	// goroutine's tick. A timeout that proves spurious (the host or the
 	// peer was only slow) is undone, and one of a pull costs a probe of
 	// dupThresh frames, so a low floor is cheap.
-	rtoMin     = time.Millisecond
-	pullRTOMin = time.Millisecond
+	rtoMin = time.Millisecond
 	// rtoInitial is the timeout before the first round-trip sample.
 	rtoInitial = 50 * time.Millisecond
 	// dupThresh is how many later arrivals make a frame lost (reordering
@@ -118,19 +120,9 @@ func (ps *pathState) resetSeq() {
 // rto is the current retransmission timeout, capped by ceil (the resend
 // delay: what Open-MX always waits).
 func (ps *pathState) rto(ceil time.Duration) time.Duration {
-	return ps.rtoFloor(ceil, rtoMin)
-}
-
-// pullRTO is the timeout of a pull: a spurious one costs only a probe of
-// dupThresh frames (and is undone), so its floor is lower.
-func (ps *pathState) pullRTO(ceil time.Duration) time.Duration {
-	return ps.rtoFloor(ceil, pullRTOMin)
-}
-
-func (ps *pathState) rtoFloor(ceil, floor time.Duration) time.Duration {
 	r := rtoInitial
 	if ps.srtt != 0 {
-		r = max(ps.srtt+4*ps.rttvar, floor)
+		r = max(ps.srtt+4*ps.rttvar, rtoMin)
 	}
 	return min(ceil, r<<ps.backoff)
 }

@@ -103,7 +103,7 @@ func (ep *Endpoint) startPullLocked(r *Request, src *pullSource) {
 	r.wpull = pl
 	r.pinned = true
 	w := src.partner.w
-	pl.deadline = now.Add(w.path.pullRTO(ep.pullTimeout))
+	pl.deadline = now.Add(w.path.rto(ep.pullTimeout))
 	w.path.pulls = append(w.path.pulls, pl)
 	ep.fillPullsLocked(src.partner)
 	if len(pl.blocks) > 1 {
@@ -326,7 +326,7 @@ func (ep *Endpoint) pullReplyLocked(frame []byte) {
 	}
 	ps.backoff = 0
 	grow(&ps.pwnd, &ps.pssthresh, &ps.pacc, 1, pullWndMax)
-	pl.deadline = now.Add(ps.pullRTO(ep.pullTimeout))
+	pl.deadline = now.Add(ps.rto(ep.pullTimeout))
 	// Only an arrival that names a newer PULL, or follows a gap in the
 	// order of arrivals, can show a loss: the others skip the scan. A
 	// frame asked for more than once shows nothing: which request it
@@ -458,7 +458,7 @@ func (ep *Endpoint) pullTimersLocked(now time.Time) {
 		if pl.missing == 0 {
 			// Nothing requested is missing: the pull waits for room in
 			// the window, which its partner's other pulls hold.
-			pl.deadline = now.Add(pl.src.partner.w.path.pullRTO(ep.pullTimeout))
+			pl.deadline = now.Add(pl.src.partner.w.path.rto(ep.pullTimeout))
 			continue
 		}
 		ep.pullStalledLocked(pl, now, true)
@@ -501,7 +501,7 @@ func (ep *Endpoint) pullStalledLocked(pl *pull, now time.Time, timeout bool) {
 		}
 		ep.rerequestLocked(pl, b, lost)
 	}
-	pl.deadline = now.Add(ps.pullRTO(ep.pullTimeout))
+	pl.deadline = now.Add(ps.rto(ep.pullTimeout))
 }
 
 // servePullLocked answers a PULL with the requested block (stateless
