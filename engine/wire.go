@@ -387,7 +387,7 @@ func (ep *Endpoint) timersLocked(now time.Time) {
 		}
 		// One retransmission timer per partner, on the oldest unacked
 		// packet; the others follow as acks come (wirecc.go).
-		if len(w.nonAcked) > 0 && !w.nonAcked[0].acked && now.Sub(w.nonAcked[0].lastSend) >= w.path.rto(ep.resendDelay) {
+		if len(w.nonAcked) > 0 && !w.nonAcked[0].acked && now.Sub(w.nonAcked[0].lastSend) >= ep.seqRTO(&w.path) {
 			if !ep.seqTimeoutLocked(p, now) {
 				ep.partnerUnreachableLocked(p)
 			}

@@ -119,12 +119,22 @@ func (ps *pathState) resetSeq() {
 
 // rto is the current retransmission timeout, capped by ceil (the resend
 // delay: what Open-MX always waits).
-func (ps *pathState) rto(ceil time.Duration) time.Duration {
+func (ps *pathState) rto(ceil time.Duration) time.Duration { return ps.rtoAtLeast(ceil, rtoMin) }
+
+// rtoAtLeast is rto with another floor.
+func (ps *pathState) rtoAtLeast(ceil, floor time.Duration) time.Duration {
 	r := rtoInitial
 	if ps.srtt != 0 {
-		r = max(ps.srtt+4*ps.rttvar, rtoMin)
+		r = max(ps.srtt+4*ps.rttvar, floor)
 	}
 	return min(ceil, r<<ps.backoff)
+}
+
+// seqRTO is the timeout of sequenced packets: never shorter than the
+// receiver's delayed ack can take (the ack delay, plus a tick of ours and
+// one of theirs), or a packet acked late but in time would be sent again.
+func (ep *Endpoint) seqRTO(ps *pathState) time.Duration {
+	return ps.rtoAtLeast(ep.resendDelay, max(rtoMin, ep.ackDelay+2*tickInterval))
 }
 
 // sample adds a round-trip measurement (RFC 6298 §2).
