@@ -393,7 +393,9 @@ func (ep *Endpoint) timersLocked(now time.Time) {
 			}
 		}
 		for _, r := range w.connects {
-			if now.Sub(r.connLast) < ep.resendDelay {
+			// Resent after the partner's timeout (50 ms before any round
+			// trip is known), doubled per resend up to the resend delay.
+			if now.Sub(r.connLast) < min(ep.resendDelay, w.path.rto(ep.resendDelay)<<min(r.connSends, 10)) {
 				continue
 			}
 			if r.connBudget != 0xffffffff && r.connSends > r.connBudget {
