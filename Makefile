@@ -31,8 +31,9 @@ LIB_LINKS := $(addprefix build/lib/,$(LINKS))
 
 HEADERS  := $(wildcard include/*.h)
 LIB_SRCS := $(shell find $(CAPI_PKG) capi compat engine include internal \
+		-path '*capi/libfabric' -prune -o \
 		-type f \( -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.s' \) \
-		-not -name '*_test.go' 2>/dev/null) go.mod go.sum $(MAP)
+		-not -name '*_test.go' -print 2>/dev/null) go.mod go.sum $(MAP)
 GO_SRCS  := $(shell find . \( -path ./.git -o -path ./build -o -path ./tests \) -prune -o \
 		-type f -name '*.go' -not -name '*_test.go' -print) go.mod go.sum
 # A tool is a directory tools/<name>/ holding a main package.
@@ -44,7 +45,7 @@ SELFBENCH := $(wildcard tests/bench/selfbench.c)
 
 export CGO_ENABLED := 1
 
-.PHONY: all lib tools examples demo walkthrough install uninstall test check generate bench fuzz clean help
+.PHONY: all lib fabric tools examples demo walkthrough install uninstall test check generate bench fuzz clean help
 .DELETE_ON_ERROR:
 
 all: lib tools examples
@@ -62,6 +63,19 @@ $(LIB): $(LIB_SRCS)
 
 $(LIB_LINKS): $(LIB)
 	ln -sfn $(SONAME) $@
+
+# The libfabric provider "omx" (capi/libfabric/): libfabric loads it from
+# FI_PROVIDER_PATH=build/lib/libfabric. Not part of "all": it needs the
+# libfabric headers (Debian libfabric-dev), which plain builds may lack.
+FABRIC_PROV := build/lib/libfabric/libomx-fi.so
+FABRIC_SRCS := $(wildcard capi/libfabric/*.c)
+fabric: $(FABRIC_PROV)
+
+$(FABRIC_PROV): $(FABRIC_SRCS) $(HEADERS) $(LIB) $(LIB_LINKS)
+	@mkdir -p build/lib/libfabric
+	$(CC) -std=gnu99 $(CFLAGS) -fPIC -shared -fvisibility=hidden -I include -o $@.$$$$ \
+		$(FABRIC_SRCS) -L build/lib -Wl,-rpath,'$$ORIGIN/..' -lopen-mx -lfabric \
+		&& mv -f $@.$$$$ $@; s=$$?; rm -f $@.$$$$; exit $$s
 
 tools: $(addprefix build/bin/,$(TOOLS))
 
@@ -204,6 +218,7 @@ help:
 	@echo 'Targets:'
 	@echo '  all (default)  lib, tools and examples'
 	@echo '  lib            build/lib/$(SONAME) and the links $(LINKS)'
+	@echo '  fabric         the libfabric provider omx: $(FABRIC_PROV) (needs libfabric-dev)'
 	@echo '  tools          build/bin/<name> for each tools/<name>/'
 	@echo '  examples       build/bin/<name> for each examples/<name>.c'
 	@echo '  demo           omx_perf -V, 0 B to DEMO_MAX: between two namespaces over veth as root,'
