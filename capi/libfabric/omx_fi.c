@@ -21,8 +21,13 @@
  *    have it set (tag 0), so the two never match each other (mem_tag_format
  *    says 63 bits then, else 64); ignore bits are the inverse of the MX
  *    mask;
- *  - progress is driven by fi_cq_read/fi_cq_sread (and the posting calls):
- *    completed Open-MX requests are moved into the CQ bound to the endpoint.
+ *  - progress is driven by fi_cq_read/fi_cq_sread: completed Open-MX
+ *    requests (omx_test_any) are moved into the CQs bound to the endpoint.
+ *
+ * Not offered (getinfo gives no info when hints ask for them):
+ * FI_DIRECTED_RECV and FI_SOURCE (MX matching knows no source: receives
+ * ignore src_addr), remote CQ data, RMA, atomics, counters, wait objects,
+ * FI_THREAD_SAFE/FI_THREAD_FID, FI_EP_MSG/FI_EP_DGRAM.
  */
 
 #define _GNU_SOURCE
@@ -1309,6 +1314,11 @@ static int omxfi_getinfo(uint32_t version, const char *node, const char *service
 		if (hints->domain_attr && hints->domain_attr->av_type != FI_AV_UNSPEC &&
 		    hints->domain_attr->av_type != FI_AV_MAP &&
 		    hints->domain_attr->av_type != FI_AV_TABLE)
+			return -FI_ENODATA;
+		/* No locks: one thread at a time per domain (one endpoint). */
+		if (hints->domain_attr &&
+		    (hints->domain_attr->threading == FI_THREAD_SAFE ||
+		     hints->domain_attr->threading == FI_THREAD_FID))
 			return -FI_ENODATA;
 		if (hints->fabric_attr && hints->fabric_attr->name &&
 		    strcmp(hints->fabric_attr->name, OMXFI_NAME) != 0)
