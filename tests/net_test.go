@@ -109,17 +109,6 @@ func netStress(t *testing.T, n *nettest.Net, env []string, args ...string) [2]st
 	return [2]string{ares.Stderr, res.Stderr}
 }
 
-// netCounter sums a counter over the "counter" lines of OMX_DEBUG_COUNTERS.
-func netCounter(stderr, label string) int {
-	re := regexp.MustCompile(`(?m)counter \d+:\d+ ` + regexp.QuoteMeta(label) + `: (\d+)$`)
-	sum := 0
-	for _, m := range re.FindAllStringSubmatch(stderr, -1) {
-		v, _ := strconv.Atoi(m[1])
-		sum += v
-	}
-	return sum
-}
-
 // TestNetStress: 8 messages outstanding each way, every size class,
 // checksummed, both hosts at once.
 func TestNetStress(t *testing.T) {
@@ -148,7 +137,7 @@ func TestNetFaults(t *testing.T) {
 			if st.AToB.Dropped+st.BToA.Dropped == 0 || st.AToB.Duplicated+st.BToA.Duplicated == 0 {
 				t.Fatalf("the bridge injected no faults: %+v", st)
 			}
-			resends := netCounter(errs[0], "Resends") + netCounter(errs[1], "Resends")
+			resends := testlib.Counter(errs[0], "Resends") + testlib.Counter(errs[1], "Resends")
 			if resends == 0 {
 				t.Errorf("no retransmission counted although the bridge dropped frames:\n%s\n%s", errs[0], errs[1])
 			}

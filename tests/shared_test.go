@@ -55,8 +55,8 @@ func sharedPerf(t *testing.T, extra []string, dma bool) {
 	if lines != 24 {
 		t.Fatalf("%d result lines, want 24:\n%s", lines, res.Stdout)
 	}
-	single := netCounter(res.Stderr, "DMA Shared Large") + netCounter(serr, "DMA Shared Large")
-	pulls := netCounter(res.Stderr, "Send Pull Request") + netCounter(serr, "Send Pull Request")
+	single := testlib.Counter(res.Stderr, "DMA Shared Large") + testlib.Counter(serr, "DMA Shared Large")
+	pulls := testlib.Counter(res.Stderr, "Send Pull Request") + testlib.Counter(serr, "Send Pull Request")
 	if dma && (single == 0 || pulls != 0) {
 		t.Errorf("single copy: %d direct reads, %d pull requests", single, pulls)
 	}

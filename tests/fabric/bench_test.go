@@ -289,21 +289,10 @@ func runStream(tb testing.TB, n *nettest.Net, progs streamPrograms, tcp bool, ar
 			res.Messages, res.Bytes, sent.Messages, sent.Bytes)
 	}
 	if !tcp {
-		run.resends = streamCounter(rres.Stderr+sres.Stderr, "Resends")
+		run.resends = testlib.Counter(rres.Stderr+sres.Stderr, "Resends")
 	}
 	run.elapsed = time.Since(start)
 	return run, nil
-}
-
-// streamCounter sums a counter of OMX_DEBUG_COUNTERS over stderr.
-func streamCounter(stderr, label string) int {
-	re := regexp.MustCompile(`(?m)counter \d+:\d+ ` + regexp.QuoteMeta(label) + `: (\d+)$`)
-	sum := 0
-	for _, m := range re.FindAllStringSubmatch(stderr, -1) {
-		v, _ := strconv.Atoi(m[1])
-		sum += v
-	}
-	return sum
 }
 
 // streamArgs are the sender options of a measurement.

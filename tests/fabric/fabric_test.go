@@ -109,7 +109,7 @@ func TestFabric(t *testing.T) {
 			if lost == 0 && (c.bridge.Drop > 0 || c.bridge.GEP > 0) {
 				t.Errorf("the bridge lost no frame: %+v", st)
 			}
-			if lost > 0 && counter(all, "Resends") == 0 {
+			if lost > 0 && testlib.Counter(all, "Resends") == 0 {
 				t.Errorf("frames were lost but nothing was sent again:\n%s", all)
 			}
 		})
@@ -208,22 +208,11 @@ func stress(t *testing.T, n *nettest.Net, env []string, msgs int) string {
 	return ares.Stderr + res.Stderr
 }
 
-// counter sums a counter over the "counter" lines of OMX_DEBUG_COUNTERS.
-func counter(stderr, label string) int {
-	re := regexp.MustCompile(`(?m)counter \d+:\d+ ` + regexp.QuoteMeta(label) + `: (\d+)$`)
-	sum := 0
-	for _, m := range re.FindAllStringSubmatch(stderr, -1) {
-		v, _ := strconv.Atoi(m[1])
-		sum += v
-	}
-	return sum
-}
-
 // recovery summarizes how the endpoints repaired losses.
 func recovery(stderr string) string {
 	return fmt.Sprintf("resends %d: fast retransmits %d, timeouts %d, pull re-requests %d, pull timeouts %d",
-		counter(stderr, "Resends"), counter(stderr, "Fast Retransmits"), counter(stderr, "Retransmit Timeouts"),
-		counter(stderr, "Pull Rerequests"), counter(stderr, "Pull Timeouts"))
+		testlib.Counter(stderr, "Resends"), testlib.Counter(stderr, "Fast Retransmits"), testlib.Counter(stderr, "Retransmit Timeouts"),
+		testlib.Counter(stderr, "Pull Rerequests"), testlib.Counter(stderr, "Pull Timeouts"))
 }
 
 // TestFabricReceiverStopped: one side of a mixed stream is stopped
@@ -270,7 +259,7 @@ func TestFabricReceiverStopped(t *testing.T) {
 	if !strings.Contains(ares.Stderr, "Receive Ring Drops: ") {
 		t.Fatalf("no ring drop count in the counters:\n%s", ares.Stderr)
 	}
-	if d := counter(ares.Stderr, "Receive Ring Drops"); d != 0 {
+	if d := testlib.Counter(ares.Stderr, "Receive Ring Drops"); d != 0 {
 		t.Errorf("the stopped side's ring dropped %d frames", d)
 	}
 	t.Logf("%d stops; stopped side: %s; other side: %s", stops, recovery(ares.Stderr), recovery(res.Stderr))

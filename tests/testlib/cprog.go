@@ -3,6 +3,8 @@ package testlib
 import (
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"testing"
 )
 
@@ -23,4 +25,21 @@ func CEnv(t testing.TB) []string {
 func CompileTestC(t testing.TB, prog string) string {
 	t.Helper()
 	return CompileC(t, prog, []string{filepath.Join(Root(), "tests", "c", prog+".c")})
+}
+
+// counterLine matches the lines OMX_DEBUG_COUNTERS=1 prints when an
+// endpoint closes: "<prefix>counter <board>:<index> <label>: <value>".
+var counterLine = regexp.MustCompile(`(?m)counter \d+:\d+ (.+): (\d+)$`)
+
+// Counter sums the counter label over the OMX_DEBUG_COUNTERS lines of a C
+// program's stderr (every endpoint it closed).
+func Counter(stderr, label string) int {
+	sum := 0
+	for _, m := range counterLine.FindAllStringSubmatch(stderr, -1) {
+		if m[1] == label {
+			v, _ := strconv.Atoi(m[2])
+			sum += v
+		}
+	}
+	return sum
 }
